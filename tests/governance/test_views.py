@@ -1,0 +1,108 @@
+"""The first pages show the seed data, link every fact to its source, and pin their queries."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from governance import models
+from governance.seed import load_seed
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+QUOTE_START = "AI should be a common good for all of humanity."
+
+
+@pytest.fixture
+def seeded() -> None:
+    load_seed()
+
+
+def get(client: Client, url: str, **headers: str) -> str:
+    response = client.get(url, headers=headers)
+    assert response.status_code == 200, url
+    return response.content.decode()
+
+
+def test_dashboard_shows_quote_with_speaker_and_source(client: Client, seeded: None) -> None:
+    html = get(client, "/")
+    assert QUOTE_START in html
+    assert "Li Qiang" in html and "Premier of China" in html
+    document = models.Document.objects.get()
+    quote = models.Statement.objects.get(kind="direct_quote")
+    span = quote.evidence.get(excerpt__startswith="AI should")
+    # The source link lands on the exact span in the document.
+    assert f'href="/documents/{document.pk}/#span-{span.start}-{span.end}"' in html
+    for proposal in models.Proposal.objects.all():
+        assert proposal.title in html
+    for country in ["China", "United States", "Russia", "Germany", "South Korea", "Qatar"]:
+        assert country in html
+    assert "over 800 companies" in html
+
+
+def test_every_record_page_renders(client: Client, seeded: None) -> None:
+    urls = [
+        *(p.get_absolute_url() for p in models.Proposal.objects.all()),
+        *(p.get_absolute_url() for p in models.Person.objects.all()),
+        *(o.get_absolute_url() for o in models.Organization.objects.all()),
+        *(e.get_absolute_url() for e in models.Event.objects.all()),
+        *(s.get_absolute_url() for s in models.Statement.objects.all()),
+        *(d.get_absolute_url() for d in models.Document.objects.all()),
+        "/countries/cn/",
+        "/countries/us/",
+    ]
+    assert len(urls) > 25
+    for url in urls:
+        get(client, url)
+
+
+def test_proposal_page_lists_items_and_participation(client: Client, seeded: None) -> None:
+    plan = models.Proposal.objects.get(kind="action_plan")
+    html = get(client, plan.get_absolute_url())
+    for item in plan.items.all():
+        assert item.heading in html
+    assert "Ministry of Foreign Affairs of China" in html and "Issuer" in html
+
+
+def test_document_page_highlights_every_span(client: Client, seeded: None) -> None:
+    document = models.Document.objects.get()
+    html = get(client, document.get_absolute_url())
+    spans = set(document.evidence.values_list("start", "end"))
+    anchors = set(re.findall(r'id="span-(\d+)-(\d+)"', html))
+    assert anchors == {(str(s), str(e)) for s, e in spans}
+    assert "<mark" in html
+
+
+def test_country_page_is_case_insensitive_and_404s_cleanly(client: Client, seeded: None) -> None:
+    assert "Washington" in get(client, "/countries/us/")  # an alias, shown on the page
+    assert client.get("/countries/zz/").status_code == 404
+    assert client.get("/people/nobody/").status_code == 404
+
+
+def test_pages_vary_on_htmx_headers(client: Client, seeded: None) -> None:
+    response = client.get("/", headers={"HX-Request": "true"})
+    assert "HX-Request" in response["Vary"]
+
+
+def test_dashboard_query_count_does_not_grow_with_data(client: Client, seeded: None) -> None:
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            get(client, "/")
+        return len(ctx.captured_queries)
+
+    baseline = queries()
+    for _ in range(5):
+        statement = factories.StatementFactory()
+        statement.proposals.add(factories.ProposalFactory())
+    assert queries() == baseline
+    assert baseline <= 15
+
+
+def test_manage_py_check_is_clean() -> None:
+    call_command("check", fail_level="WARNING")

@@ -1,0 +1,96 @@
+"""docker-compose.yml and the Dockerfile name real entry points of this project.
+
+Docker is not available here, so this loads the files and resolves every
+command: a `manage.py` subcommand must exist, a gunicorn target must import,
+a celery app and subcommand must exist.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from celery.bin.celery import celery as celery_cli
+from django.core.management import get_commands
+
+ROOT = Path(__file__).resolve().parent.parent
+DJANGO_SERVICES = {"migrate", "web", "worker", "beat"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def check_command(argv: list[str]) -> None:
+    """Fail unless `argv` runs something this project really provides."""
+    if argv[:2] == ["sh", "-c"]:
+        for part in re.split(r"&&|;", argv[2]):
+            check_command(shlex.split(part))
+        return
+    if argv[:2] == ["python", "manage.py"]:
+        assert argv[2] in get_commands(), f"no management command {argv[2]!r}"
+    elif argv[0] == "gunicorn":
+        module, _, attr = argv[1].partition(":")
+        assert callable(getattr(importlib.import_module(module), attr))
+    elif argv[0] == "celery":
+        app_module = argv[argv.index("-A") + 1]
+        app = importlib.import_module(app_module).celery_app
+        assert app.main == "waic"
+        subcommand = next(a for a in argv[argv.index("-A") + 2 :] if not a.startswith("-"))
+        assert subcommand in celery_cli.commands, f"no celery subcommand {subcommand!r}"
+    else:
+        pytest.fail(f"unknown entry point {argv!r}")
+
+
+def test_services_and_healthchecks(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert set(services) == {"postgres", "redis"} | DJANGO_SERVICES
+    for name in ("postgres", "redis"):
+        assert services[name]["healthcheck"]["test"]
+    redis_command = services["redis"]["command"]
+    assert "--appendonly" in redis_command and "noeviction" in redis_command
+
+
+def test_django_services_share_one_definition(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    base = compose["x-django"]
+    for name in DJANGO_SERVICES:
+        service = services[name]
+        assert service["image"] == base["image"] and service["build"] == base["build"]
+        env = service["environment"]
+        assert env["DATABASE_URL"].startswith("postgres://") and "@postgres:" in env["DATABASE_URL"]
+        assert env["REDIS_URL"].startswith("redis://redis:")
+        assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert service["depends_on"]["redis"]["condition"] == "service_healthy"
+    for name in DJANGO_SERVICES - {"migrate"}:
+        assert services[name]["depends_on"]["migrate"]["condition"] == (
+            "service_completed_successfully"
+        )
+
+
+@pytest.mark.parametrize("service", sorted(DJANGO_SERVICES))
+def test_service_command_is_a_real_entry_point(compose: dict[str, Any], service: str) -> None:
+    check_command(compose["services"][service]["command"])
+
+
+def test_dockerfile_command_is_a_real_entry_point() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    cmd = re.search(r"^CMD (.+)$", dockerfile, re.MULTILINE)
+    assert cmd
+    check_command(json.loads(cmd.group(1)))
+    assert "FROM python:3.13" in dockerfile
+    assert "uv sync --frozen" in dockerfile
+
+
+def test_unknown_entry_points_are_caught() -> None:
+    with pytest.raises(AssertionError):
+        check_command(["python", "manage.py", "no_such_command"])
+    with pytest.raises(AssertionError):
+        check_command(["celery", "-A", "waic", "no_such_subcommand"])
