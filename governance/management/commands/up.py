@@ -1,0 +1,347 @@
+"""`manage.py up`: the whole tracker in one command.
+
+With DATABASE_URL / REDIS_URL unset it starts the embedded PostgreSQL / Redis (see
+waic/services.py); then it migrates, seeds, and runs gunicorn, one Celery worker and Celery
+beat as child processes, streaming their output with a prefix ("web | ..."). Ctrl-C or
+SIGTERM stops the children, then the embedded servers, and exits 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import http.client
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser, OutputWrapper
+from django.db import connections
+
+from waic import services
+
+# Seconds the web server has to answer its first request (it imports the whole project).
+READY_TIMEOUT = 120.0
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class _Interrupted(BaseException):
+    """Ctrl-C or SIGTERM during start-up: abandon the current step and stop."""
+
+
+class _Output:
+    """Writes whole lines from the launcher and its children's reader threads, unmixed."""
+
+    def __init__(self, stream: OutputWrapper) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def line(self, prefix: str, text: str) -> None:
+        with self._lock:
+            self._stream.write(f"{prefix} | {text}" if prefix else text)
+            self._stream.flush()
+
+
+class _PrefixedWriter:
+    """A file-like object for call_command(stdout=...) that prefixes each line."""
+
+    def __init__(self, output: _Output, prefix: str) -> None:
+        self._output = output
+        self._prefix = prefix
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        *lines, self._pending = self._pending.split("\n")
+        for line in lines:
+            self._output.line(self._prefix, line)
+        return len(text)
+
+    def flush(self) -> None:
+        # Lines are written when complete: "Applying x..." and its " OK" stay one line.
+        pass
+
+    def close(self) -> None:
+        if self._pending:
+            self._output.line(self._prefix, self._pending)
+            self._pending = ""
+
+    def isatty(self) -> bool:
+        return False
+
+
+@dataclass
+class _Child:
+    name: str
+    popen: subprocess.Popen[bytes]
+    reader: threading.Thread | None = None
+    descendants: list[psutil.Process] = field(default_factory=list)
+
+
+def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
+    """A preexec_fn making the child get SIGTERM when the launcher dies, even by SIGKILL."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    pr_set_pdeathsig, sigterm = 1, int(signal.SIGTERM)
+
+    def preexec() -> None:
+        prctl(pr_set_pdeathsig, sigterm)
+        if os.getppid() != parent_pid:  # the launcher died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+def _display_host(host: str) -> str:
+    """Where to reach a server bound to host (a wildcard is reached on loopback)."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"[{host}]" if ":" in host else host
+
+
+def _exit_description(code: int) -> str:
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+    return f"exit code {code}"
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the tracker: the embedded database and broker when DATABASE_URL / REDIS_URL are "
+        "unset, migrate, seed, then the web server, a Celery worker and Celery beat."
+    )
+    # System checks query the database (GeneratedField asks for the server version), which
+    # may not run yet: handle() runs them once the servers are up.
+    requires_system_checks: list[str] = []
+    requires_migrations_checks = False
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="address to serve on")
+        parser.add_argument("--port", type=int, default=8000, help="port to serve on")
+        parser.add_argument("--no-worker", action="store_true", help="run no Celery worker")
+        parser.add_argument("--no-beat", action="store_true", help="run no Celery beat")
+        parser.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes")
+        parser.add_argument(
+            "--stop-timeout",
+            type=float,
+            default=10.0,
+            help="seconds a child gets to exit after SIGTERM before it is killed",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.output = _Output(self.stdout)
+        self.children: list[_Child] = []
+        self.services: services.EmbeddedServices | None = None
+        self.phase = "starting"
+        self.stop_requested = False
+        self.force_stop = False
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in _SIGNALS}
+        failure: str | None = None
+        try:
+            failure = self._run(options)
+        except _Interrupted:
+            self.say("interrupted during start-up")
+        except services.ServiceError as exc:
+            failure = str(exc)
+        finally:
+            self.phase = "stopping"
+            self._stop_children(options["stop_timeout"])
+            self._stop_services()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if failure:
+            raise CommandError(failure)
+        self.say("stopped")
+
+    def say(self, text: str) -> None:
+        self.output.line("up", text)
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        # Only flags are touched here: a lock taken in a signal handler can deadlock
+        # against the main thread that was interrupted while holding it.
+        if self.phase == "starting":
+            raise _Interrupted
+        if self.phase == "running":
+            self.stop_requested = True
+        else:
+            self.force_stop = True  # a second Ctrl-C while stopping: stop waiting
+
+    def _run(self, options: dict[str, Any]) -> str | None:
+        host, port = options["host"], options["port"]
+        # Checked first, so a busy port costs nothing and leaves nothing running.
+        if services.port_in_use(port, host):
+            return (
+                f"cannot serve on {host}:{port}: the port is already in use "
+                "(choose another with --port)"
+            )
+        self._start_services()
+        self.check()
+        env = self._child_environ()
+
+        for name, kwargs in (("migrate", {"interactive": False}), ("seed", {})):
+            writer = _PrefixedWriter(self.output, name)
+            call_command(name, stdout=writer, **kwargs)
+            writer.close()
+        connections.close_all()  # the children open their own
+        Path(settings.CELERY_BEAT_SCHEDULE_FILENAME).parent.mkdir(parents=True, exist_ok=True)
+
+        bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        python = sys.executable
+        commands = {
+            "web": [
+                *(python, "-m", "gunicorn", "waic.wsgi:application", "--bind", bind),
+                *("--workers", str(options["web_workers"]), "--threads", "2"),
+                *("--access-logfile", "-", "--error-logfile", "-"),
+                *("--graceful-timeout", str(max(1, int(options["stop_timeout"])))),
+                # Its default control socket is one per user: two launchers would fight.
+                "--no-control-socket",
+            ],
+        }
+        if not options["no_worker"]:
+            commands["worker"] = [python, "-m", "celery", "-A", "waic", "worker"]
+            commands["worker"] += ["-l", "info", "--concurrency", "2"]
+        if not options["no_beat"]:
+            # The schedule file comes from settings (under VAR_DIR); no pidfile to go stale.
+            commands["beat"] = [python, "-m", "celery", "-A", "waic", "beat", "-l", "info"]
+        # All children are forked before any reader thread exists: preexec_fn is only
+        # safe in a single-threaded process.
+        preexec = _die_with_parent(os.getpid())
+        for name, argv in commands.items():
+            popen = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                cwd=settings.BASE_DIR,
+                env=env,
+                # Own session: the terminal's Ctrl-C reaches only the launcher, which
+                # then stops the children in order.
+                start_new_session=True,
+                preexec_fn=preexec,
+            )
+            self.children.append(_Child(name, popen))
+        for child in self.children:
+            child.reader = threading.Thread(target=self._pump, args=(child,), daemon=True)
+            child.reader.start()
+
+        failure = self._wait_for_web(host, port)
+        if failure:
+            return failure
+        self.output.line(
+            "", f"Tracker running at http://{_display_host(host)}:{port}/ — Ctrl-C to stop"
+        )
+        self.phase = "running"
+        while not self.stop_requested:
+            failure = self._dead_child()
+            if failure:
+                return failure
+            time.sleep(0.2)
+        self.say("stopping (signal received)")
+        return None
+
+    def _start_services(self) -> None:
+        wanted = services.deferred_services()
+        if not any(wanted.values()):
+            return
+        names = [name for name, needed in wanted.items() if needed]
+        self.say(f"starting embedded {' and '.join(names)} (data in {services.var_dir()})")
+        self.services = services.start_services(**wanted)
+        # Settings were loaded with the URLs provide_services_for_command planned; they
+        # only differ if another process moved a server meanwhile.
+        for key, url in self.services.environ.items():
+            if os.environ.get(key) != url:
+                raise services.ServiceError(
+                    f"the embedded server for {key} moved to {url} while starting; run up again"
+                )
+
+    def _child_environ(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if self.services is not None:
+            env.update(self.services.environ)
+        env["VAR_DIR"] = str(Path(settings.VAR_DIR).resolve())
+        env["PYTHONUNBUFFERED"] = "1"  # lines reach us as they are written
+        return env
+
+    def _pump(self, child: _Child) -> None:
+        assert child.popen.stdout is not None
+        for raw in iter(child.popen.stdout.readline, b""):
+            self.output.line(child.name, raw.decode(errors="replace").rstrip("\r\n"))
+
+    def _dead_child(self) -> str | None:
+        for child in self.children:
+            code = child.popen.poll()
+            if code is not None:
+                return (
+                    f"the {child.name} process stopped unexpectedly ({_exit_description(code)}); "
+                    "stopped everything"
+                )
+        return None
+
+    def _wait_for_web(self, host: str, port: int) -> str | None:
+        probe = _display_host(host).strip("[]")
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            failure = self._dead_child()
+            if failure:
+                return failure
+            try:
+                conn = http.client.HTTPConnection(probe, port, timeout=10)
+                try:
+                    conn.request("GET", "/")
+                    conn.getresponse().read()
+                finally:
+                    conn.close()
+                return None  # any HTTP answer, even an error page, means it serves
+            except (OSError, http.client.HTTPException):
+                time.sleep(0.2)
+        return f"the web server did not answer on {host}:{port} within {READY_TIMEOUT:.0f}s"
+
+    def _stop_children(self, timeout: float) -> None:
+        if not self.children:
+            return
+        self.say(f"stopping {', '.join(child.name for child in self.children)}")
+        for child in self.children:
+            # Remembered now: after the parent exits they can no longer be found via it.
+            with contextlib.suppress(psutil.Error):
+                child.descendants = psutil.Process(child.popen.pid).children(recursive=True)
+            if child.popen.poll() is None:
+                child.popen.terminate()
+        deadline = time.monotonic() + timeout
+        while (
+            any(child.popen.poll() is None for child in self.children)
+            and time.monotonic() < deadline
+            and not self.force_stop
+        ):
+            time.sleep(0.1)
+        for child in self.children:
+            if child.popen.poll() is None:
+                self.say(f"{child.name} did not stop within {timeout:.0f}s; killing it")
+            # The whole process group: gunicorn workers, Celery pool processes.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child.popen.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.popen.wait(timeout=5)
+            for proc in child.descendants:
+                with contextlib.suppress(psutil.Error):
+                    proc.kill()
+            if child.reader is not None:
+                child.reader.join(timeout=5)
+        self.children = []
+
+    def _stop_services(self) -> None:
+        if self.services is None:
+            return
+        self.say("stopping the embedded servers")
+        self.services.stop()
+        self.services = None

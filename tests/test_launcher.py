@@ -1,0 +1,262 @@
+"""`manage.py up` end to end: real servers and child processes, traffic to 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import psycopg2
+import pytest
+import redis
+import requests
+from celery import Celery
+
+from waic.services import EmbeddedPostgres, EmbeddedRedis, free_port
+
+pytestmark = pytest.mark.launcher
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+COLD_START = 180.0  # initdb, migrations, seed, gunicorn and Celery imports
+STOP = 60.0
+SEED_FACTS = ("Li Qiang", "AI should be a common good for all of humanity")
+RUNNING = re.compile(r"^Tracker running at (http://\S+) ")
+
+
+class Launcher:
+    """`manage.py up` in a subprocess with DATABASE_URL/REDIS_URL removed from its env."""
+
+    def __init__(self, var_dir: Path, *, port: int, pg_port: int, redis_port: int) -> None:
+        self.var_dir = var_dir
+        self.pg_port = pg_port
+        self.redis_port = redis_port
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        env.update(
+            VAR_DIR=str(var_dir),
+            EMBEDDED_POSTGRES_PORT=str(pg_port),
+            EMBEDDED_REDIS_PORT=str(redis_port),
+            PYTHONUNBUFFERED="1",
+        )
+        self.lines: list[str] = []
+        self.errors: list[str] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "manage.py", "up", "--port", str(port)],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            # Like a terminal's Ctrl-C, our SIGINT then reaches the launcher alone.
+            start_new_session=True,
+        )
+        self._readers = [
+            threading.Thread(target=self._read, args=(self.proc.stdout, self.lines), daemon=True),
+            threading.Thread(target=self._read, args=(self.proc.stderr, self.errors), daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    @staticmethod
+    def _read(stream: object, into: list[str]) -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            into.append(line.rstrip("\n"))
+
+    @property
+    def output(self) -> str:
+        return "\n".join([*self.lines, "--- stderr ---", *self.errors])
+
+    def wait_for(self, pattern: str | re.Pattern[str], timeout: float) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while time.monotonic() < deadline:
+            for line in self.lines[seen:]:
+                seen += 1
+                match = re.search(pattern, line)
+                if match:
+                    return match
+            if self.proc.poll() is not None and seen == len(self.lines):
+                pytest.fail(
+                    f"up exited ({self.proc.returncode}) before {pattern!r}:\n{self.output}"
+                )
+            time.sleep(0.1)
+        pytest.fail(f"no {pattern!r} within {timeout:.0f}s:\n{self.output}")
+
+    def processes(self) -> list[psutil.Process]:
+        """The launcher, its descendants, and the embedded servers (not its descendants)."""
+        root = psutil.Process(self.proc.pid)
+        procs = [root, *root.children(recursive=True)]
+        servers = [
+            EmbeddedPostgres(self.var_dir / "postgres", port=self.pg_port, log_file=Path("x")),
+            EmbeddedRedis(self.var_dir / "redis", port=self.redis_port, log_file=Path("x")),
+        ]
+        for server in servers:
+            for pid in server.pids():
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    procs.append(psutil.Process(pid))
+        return procs
+
+    def interrupt(self, timeout: float = STOP) -> int:
+        os.kill(self.proc.pid, signal.SIGINT)
+        code = self.proc.wait(timeout=timeout)
+        for reader in self._readers:
+            reader.join(timeout=5)
+        return code
+
+    def cleanup(self) -> None:
+        """Whatever a failed test left: stop the launcher, then any server on var_dir."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.interrupt(timeout=STOP)
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        EmbeddedPostgres(self.var_dir / "postgres", port=self.pg_port, log_file=Path("x")).stop()
+        EmbeddedRedis(self.var_dir / "redis", port=self.redis_port, log_file=Path("x")).stop()
+
+
+def _still_running(procs: list[psutil.Process]) -> list[str]:
+    running = []
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            # is_running() also checks the start time, so a recycled pid does not count.
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                running.append(f"{proc.pid} {' '.join(proc.cmdline())[:120]}")
+    return running
+
+
+def _wait_until_gone(procs: list[psutil.Process], timeout: float) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while (left := _still_running(procs)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
+@pytest.fixture
+def launchers(tmp_path: Path) -> Iterator[list[Launcher]]:
+    started: list[Launcher] = []
+    yield started
+    for launcher in started:
+        launcher.cleanup()
+
+
+def _start(launchers: list[Launcher], var_dir: Path, **ports: int) -> Launcher:
+    launcher = Launcher(var_dir, **ports)
+    launchers.append(launcher)
+    return launcher
+
+
+def test_up_serves_the_seeded_site_stops_cleanly_and_restarts_with_its_data(
+    tmp_path: Path, launchers: list[Launcher]
+) -> None:
+    ports = {"port": free_port(), "pg_port": free_port(), "redis_port": free_port()}
+    up = _start(launchers, tmp_path, **ports)
+    url = up.wait_for(RUNNING, COLD_START).group(1)
+
+    page = requests.get(url, timeout=30)
+    assert page.status_code == 200
+    for fact in SEED_FACTS:
+        assert fact in page.text
+
+    up.wait_for(r"^worker \| .*celery@\S+ ready\.", 60)
+    up.wait_for(r"^beat \| .*beat: Starting\.\.\.", 60)
+    # The worker really consumes from the embedded broker.
+    broker = f"redis://127.0.0.1:{ports['redis_port']}/0"
+    Celery(broker=broker).send_task("governance.tasks.heartbeat")
+    up.wait_for(r"^worker \| .*Task governance\.tasks\.heartbeat\[.*\] succeeded", 60)
+    # Marks that must survive a restart: a row in PostgreSQL, a key in the broker.
+    with psycopg2.connect(f"postgres://postgres@127.0.0.1:{ports['pg_port']}/waic") as conn:
+        conn.cursor().execute("CREATE TABLE launcher_probe AS SELECT 'kept' AS note")
+    conn.close()
+    redis.Redis.from_url(broker).set("launcher-probe", "kept")
+
+    procs = up.processes()
+    names = {proc.name() for proc in procs}
+    assert {"postgres", "valkey-server"} <= names, names
+    assert len(procs) > 8  # launcher, gunicorn + workers, celery + pool, beat, servers
+
+    assert up.interrupt() == 0, up.output
+    assert _wait_until_gone(procs, 10) == []
+    assert up.lines[-1] == "up | stopped"
+    assert not (tmp_path / "postgres" / "postmaster.pid").exists()
+    assert not (tmp_path / "redis" / "valkey.pid").exists()
+    assert not list((tmp_path / "run").glob("*.json"))
+
+    again = _start(launchers, tmp_path, **ports)
+    url = again.wait_for(RUNNING, COLD_START).group(1)
+    assert SEED_FACTS[0] in requests.get(url, timeout=30).text
+    with psycopg2.connect(f"postgres://postgres@127.0.0.1:{ports['pg_port']}/waic") as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT note FROM launcher_probe")
+        assert cur.fetchone() == ("kept",)
+    conn.close()
+    assert redis.Redis.from_url(broker).get("launcher-probe") == b"kept"
+    assert again.interrupt() == 0, again.output
+
+
+def test_up_killed_leaves_no_children_and_the_next_up_adopts_its_servers(
+    tmp_path: Path, launchers: list[Launcher]
+) -> None:
+    ports = {"port": free_port(), "pg_port": free_port(), "redis_port": free_port()}
+    up = _start(launchers, tmp_path, **ports)
+    up.wait_for(RUNNING, COLD_START)
+    children = psutil.Process(up.proc.pid).children(recursive=True)
+    children = [proc for proc in children if proc.name() != "valkey-server"]
+
+    up.proc.kill()
+    up.proc.wait()
+
+    # Web, worker and beat die with the launcher (parent-death signal) ...
+    assert _wait_until_gone(children, 30) == []
+    # ... while the servers, left running, are taken over by the next launcher.
+    again = _start(launchers, tmp_path, **ports)
+    url = again.wait_for(RUNNING, COLD_START).group(1)
+    assert requests.get(url, timeout=30).status_code == 200
+    procs = again.processes()
+    assert again.interrupt() == 0, again.output
+    assert _wait_until_gone(procs, 10) == []
+
+
+def test_up_on_a_busy_web_port_fails_with_one_line_and_leaves_nothing(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        VAR_DIR=str(tmp_path),
+        EMBEDDED_POSTGRES_PORT=str(free_port()),
+        EMBEDDED_REDIS_PORT=str(free_port()),
+    )
+    with socket.socket() as busy:
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        busy.bind(("127.0.0.1", port))
+        busy.listen()
+        up = subprocess.run(
+            [sys.executable, "manage.py", "up", "--port", str(port)],
+            cwd=BASE_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    assert up.returncode != 0
+    error_lines = up.stderr.strip().splitlines()
+    assert len(error_lines) == 1, up.stderr
+    assert str(port) in error_lines[0]
+    assert "already in use" in error_lines[0]
+    assert not (tmp_path / "postgres").exists()
+    assert not (tmp_path / "redis").exists()
+    leftovers = []
+    for proc in psutil.process_iter(["cwd"]):
+        if proc.info["cwd"] and str(tmp_path) in proc.info["cwd"]:
+            leftovers.append(proc.pid)
+    assert leftovers == []
