@@ -179,3 +179,16 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Ingestion (governance/ingest/): the fetcher refuses loopback, private, link-local and
+# metadata addresses; tests and local payload servers need loopback, and only that.
+INGEST_ALLOW_LOOPBACK = env.bool("INGEST_ALLOW_LOOPBACK", default=False)
+INGEST_USER_AGENT = env.str(
+    "INGEST_USER_AGENT",
+    default="WAIC-Governance-Tracker/0.1 (AI governance research; python-requests)",
+)
+# A whole fetch (connect, redirects, body) must finish within this many seconds.
+INGEST_FETCH_DEADLINE = env.float("INGEST_FETCH_DEADLINE", default=30.0)
+# Largest body accepted, after decompression.
+INGEST_MAX_BYTES = env.int("INGEST_MAX_BYTES", default=10 * 1024 * 1024)
+INGEST_MAX_REDIRECTS = 5
