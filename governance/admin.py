@@ -6,11 +6,35 @@ review queue proper is a later, dedicated page; this is the raw admin.
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.contenttypes.admin import GenericTabularInline
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from governance import models
+from governance.forms import SourceForm
+from governance.ingest import scheduling
+from governance.ingest.errors import FailureReason
+
+
+class HealthFilter(admin.SimpleListFilter):
+    title = "health"
+    parameter_name = "health"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("ok", "OK"), ("failing", "Failing"), ("never", "Never fetched")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        if self.value() == "ok":
+            return queryset.filter(consecutive_failures=0, last_success_at__isnull=False)
+        if self.value() == "failing":
+            return queryset.filter(consecutive_failures__gt=0)
+        if self.value() == "never":
+            return queryset.filter(Q(last_success_at__isnull=True), consecutive_failures=0)
+        return None
 
 
 class EvidenceInline(GenericTabularInline):
@@ -165,28 +189,115 @@ class EvidenceAdmin(SimpleHistoryAdmin):
     raw_id_fields = ("document",)
 
 
-class IngestRunInline(admin.TabularInline):
-    model = models.IngestRun
-    extra = 0
-    can_delete = False
-    fields = ("started_at", "finished_at", "outcome", "failure_reason", "http_status", "error")
-    readonly_fields = fields
-    show_change_link = True
-
-
 @admin.register(models.Source)
 class SourceAdmin(admin.ModelAdmin):
+    form = SourceForm
     list_display = (
         "name",
         "kind",
         "enabled",
+        "health",
+        "last_outcome",
         "last_success_at",
         "consecutive_failures",
         "next_fetch_at",
     )
-    list_filter = ("kind", "enabled")
+    list_filter = ("kind", "enabled", HealthFilter)
     search_fields = ("name", "url", "last_error")
-    inlines = [IngestRunInline]
+    actions = ["fetch_now"]
+    readonly_fields = (
+        "last_success_at",
+        "consecutive_failures",
+        "last_error",
+        "next_fetch_at",
+        "etag",
+        "last_modified",
+        "manual_filename",
+        "recent_runs",
+    )
+    fieldsets = [
+        (None, {"fields": ["name", "kind", "url", "enabled", "interval"]}),
+        ("Manual text", {"fields": ["manual_text", "upload", "manual_filename"]}),
+        (
+            "Health",
+            {
+                "fields": [
+                    "last_success_at",
+                    "consecutive_failures",
+                    "last_error",
+                    "next_fetch_at",
+                    "etag",
+                    "last_modified",
+                    "recent_runs",
+                ]
+            },
+        ),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[models.Source]:
+        latest = models.IngestRun.objects.filter(source=OuterRef("pk")).order_by("-started_at")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                latest_outcome=Subquery(latest.values("outcome")[:1]),
+                latest_reason=Subquery(latest.values("failure_reason")[:1]),
+            )
+        )
+
+    @admin.display(description="Health")
+    def health(self, source: models.Source) -> str:
+        if not source.enabled:
+            return "disabled"
+        if source.consecutive_failures:
+            return f"failing ({source.consecutive_failures} in a row)"
+        return "ok" if source.last_success_at else "never fetched"
+
+    @admin.display(description="Last outcome", ordering="latest_outcome")
+    def last_outcome(self, source: models.Source) -> str:
+        if not source.latest_outcome:
+            return "—"
+        label = models.IngestRun.Outcome(source.latest_outcome).label
+        if source.latest_reason:
+            label += f": {FailureReason(source.latest_reason).label}"
+        return label
+
+    @admin.display(description="Recent runs")
+    def recent_runs(self, source: models.Source) -> str:
+        if source.pk is None:
+            return "—"
+        runs = source.runs.all()[:10]
+        all_runs = (
+            reverse("admin:governance_ingestrun_changelist") + f"?source__id__exact={source.pk}"
+        )
+        return format_html(
+            "<table><tr><th>Started</th><th>Outcome</th><th>New</th><th>Updated</th>"
+            '<th>Duplicate</th><th>Error</th></tr>{}</table><p><a href="{}">All runs</a></p>',
+            format_html_join(
+                "",
+                '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td>'
+                "<td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        reverse("admin:governance_ingestrun_change", args=[run.pk]),
+                        run.started_at.strftime("%Y-%m-%d %H:%M:%S"),
+                        run.get_outcome_display()
+                        + (f" ({run.get_failure_reason_display()})" if run.failure_reason else ""),
+                        run.documents_new,
+                        run.documents_updated,
+                        run.documents_duplicate,
+                        run.error[:200],
+                    )
+                    for run in runs
+                ),
+            ),
+            all_runs,
+        )
+
+    @admin.action(description="Fetch now")
+    def fetch_now(self, request: HttpRequest, queryset: QuerySet[models.Source]) -> None:
+        count = scheduling.fetch_now(list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} source(s) queued for fetching.", messages.SUCCESS)
 
 
 @admin.register(models.IngestRun)
@@ -194,15 +305,25 @@ class IngestRunAdmin(admin.ModelAdmin):
     list_display = (
         "source",
         "started_at",
+        "finished_at",
         "outcome",
         "failure_reason",
+        "http_status",
         "documents_new",
         "documents_updated",
         "documents_duplicate",
+        "documents_failed",
     )
     list_filter = ("outcome", "failure_reason", "source")
-    search_fields = ("source__name", "error")
+    list_select_related = ("source",)
+    search_fields = ("source__name", "error", "warnings")
     date_hierarchy = "started_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # runs are records of what happened, written only by ingestion
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(models.Document)

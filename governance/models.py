@@ -24,6 +24,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from simple_history.models import HistoricalRecords
 
+from governance.ingest.errors import FailureReason
+
 
 def unique_slug(model: type[models.Model], text: str, *, exclude_pk: Any = None) -> str:
     """A slug for `text` that no other row of `model` uses yet."""
@@ -550,9 +552,17 @@ class Source(models.Model):
     name = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     url = models.URLField(max_length=2000, unique=True, null=True, blank=True)
+    manual_text = models.TextField(
+        blank=True, help_text="For manual sources: the pasted or uploaded text (.txt, .md, .html)"
+    )
+    manual_filename = models.CharField(max_length=200, blank=True)
     enabled = models.BooleanField(default=True)
     interval = models.DurationField(default=timedelta(hours=1))
-    next_fetch_at = models.DateTimeField(null=True, blank=True)
+    # Postgres is the truth about what is due; beat reconciles the broker with it.
+    next_fetch_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
+    enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Compare-and-set claim: a worker owns the source until this time.
+    lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     etag = models.CharField(max_length=500, blank=True)
     last_modified = models.CharField(max_length=100, blank=True)
     consecutive_failures = models.PositiveIntegerField(default=0)
@@ -566,7 +576,11 @@ class Source(models.Model):
             models.CheckConstraint(
                 condition=Q(kind="manual") | Q(url__isnull=False),
                 name="source_fetched_kinds_have_url",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(interval__gte=timedelta(minutes=1)),
+                name="source_interval_at_least_a_minute",
+            ),
         ]
         # Beat's enqueue_due_sources: enabled sources whose next fetch is due.
         indexes = [
@@ -584,19 +598,26 @@ class IngestRun(models.Model):
         UPDATED = "updated", "Updated"
         NOT_MODIFIED = "not_modified", "Not modified"
         DUPLICATE = "duplicate", "Duplicate"
+        NO_DOCUMENTS = "no_documents", "No documents"
         FAILED = "failed", "Failed"
 
     source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="runs")
     started_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=15, choices=Outcome.choices, default=Outcome.RUNNING)
-    failure_reason = models.CharField(max_length=50, blank=True)
+    failure_reason = models.CharField(max_length=30, choices=FailureReason.choices, blank=True)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     documents_new = models.PositiveIntegerField(default=0)
     documents_updated = models.PositiveIntegerField(default=0)
     documents_duplicate = models.PositiveIntegerField(default=0)
+    documents_failed = models.PositiveIntegerField(
+        default=0, help_text="Entries that could not be stored (each has a warning)"
+    )
     error = models.TextField(blank=True)
     warnings = models.TextField(blank=True)
+    # Per-document detail: which documents were created or updated, and for an
+    # updated one the hash of the text it replaced.
+    details = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

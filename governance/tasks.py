@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
+import random
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.utils import timezone
+
+from governance.ingest import pipeline, scheduling
 
 logger = logging.getLogger(__name__)
 
@@ -16,3 +20,63 @@ def heartbeat() -> dict[str, str]:
     at = timezone.now().isoformat()
     logger.info("heartbeat at %s", at)
     return {"status": "ok", "at": at}
+
+
+@shared_task(name="governance.tasks.enqueue_due_sources")
+def enqueue_due_sources() -> dict[str, int]:
+    """Beat runs this every minute: one ingest_source task per due Source.
+
+    Postgres decides what is due. A source enqueued recently and not yet
+    claimed is left alone, so a backlog does not pile up duplicates; once that
+    window has passed its message is presumed lost and it is enqueued again.
+    """
+    ids = scheduling.mark_due_sources_enqueued(now=timezone.now())
+    for source_id in ids:
+        ingest_source.delay(source_id=source_id)
+    return {"enqueued": len(ids)}
+
+
+@shared_task(
+    name="governance.tasks.ingest_source",
+    bind=True,
+    max_retries=3,
+    # Retries are for transient errors only (timeouts, 5xx, network); see pipeline.ingest.
+    retry_backoff=True,
+    retry_jitter=True,
+)
+def ingest_source(self: Task, *, source_id: int) -> dict[str, Any]:
+    source = pipeline.claim(source_id)
+    if source is None:
+        logger.info("source %s is being fetched by another worker; skipped", source_id)
+        return {"source": source_id, "outcome": "claimed elsewhere"}
+    allow_retry = self.request.retries < self.max_retries
+    attempt = pipeline.ingest(
+        source, allow_retry=allow_retry, on_stored=scheduling.enqueue_extraction
+    )
+    run = attempt.run
+    if attempt.retry:
+        # Exponential backoff with full jitter, as Celery's retry_backoff computes it.
+        countdown = random.uniform(0, min(600, 2 ** (self.request.retries + 1)))
+        raise self.retry(countdown=countdown)
+    return {
+        "source": source_id,
+        "run": run.pk,
+        "outcome": run.outcome,
+        "failure_reason": run.failure_reason,
+        "new": run.documents_new,
+        "updated": run.documents_updated,
+        "duplicate": run.documents_duplicate,
+    }
+
+
+@shared_task(name="governance.tasks.extract_document")
+def extract_document(*, document_id: int) -> dict[str, Any]:
+    """Extraction of candidate facts from a stored Document.
+
+    The extraction pipeline is built in its own issue; until then this task only
+    confirms the document exists, so ingestion's hand-off is in place and tested.
+    """
+    from governance.models import Document
+
+    exists = Document.objects.filter(pk=document_id).exists()
+    return {"document": document_id, "exists": exists, "extracted": False}

@@ -11,6 +11,7 @@ conftest.py is imported, and the settings need the URLs.
 from __future__ import annotations
 
 import os
+import uuid
 
 import pytest
 
@@ -23,6 +24,9 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     if getattr(options, "help", False) or getattr(options, "version", False):
         return
     services.load_dotenv()
+    # The session's own Celery queue: test workers never take jobs of a running tracker
+    # on the same Redis, and the tracker's workers never take the tests' jobs.
+    os.environ["CELERY_QUEUE"] = f"test-{uuid.uuid4().hex[:12]}"
     postgres = not os.environ.get("DATABASE_URL")
     redis = not os.environ.get("REDIS_URL")
     if not (postgres or redis):

@@ -166,9 +166,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_TASK_TIME_LIMIT * 2,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Tests give each session its own queue, so a test worker never takes a real job.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
-    "heartbeat": {"task": "governance.tasks.heartbeat", "schedule": 60.0},
+    "enqueue-due-sources": {
+        "task": "governance.tasks.enqueue_due_sources",
+        "schedule": env.float("INGEST_BEAT_INTERVAL", default=60.0),
+        # A tick that waited longer than its interval is stale: the next one replaces it.
+        "options": {"expires": env.float("INGEST_BEAT_INTERVAL", default=60.0)},
+    },
 }
 CELERY_TIMEZONE = TIME_ZONE
 
@@ -192,3 +199,10 @@ INGEST_FETCH_DEADLINE = env.float("INGEST_FETCH_DEADLINE", default=30.0)
 # Largest body accepted, after decompression.
 INGEST_MAX_BYTES = env.int("INGEST_MAX_BYTES", default=10 * 1024 * 1024)
 INGEST_MAX_REDIRECTS = 5
+# A summary-only feed entry links an article page; fetch at most this many pages per run.
+INGEST_MAX_PAGES_PER_RUN = env.int("INGEST_MAX_PAGES_PER_RUN", default=20)
+# How long a worker owns a source it claimed: past the hard time limit, so a killed
+# worker's claim lapses and the source is fetched again on a later beat tick.
+INGEST_LEASE_SECONDS = env.int("INGEST_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60)
+# A source enqueued this long ago and still not claimed is presumed lost and re-enqueued.
+INGEST_REENQUEUE_AFTER = env.int("INGEST_REENQUEUE_AFTER", default=300)

@@ -17,6 +17,7 @@ class FailureReason(models.TextChoices):
     UNSUPPORTED_CONTENT = "unsupported_content", "Unsupported content"
     PARSE_ERROR = "parse_error", "Could not parse"
     EMPTY = "empty", "No text found"
+    WORKER_LOST = "worker_lost", "Worker lost mid-run"
     INTERNAL_ERROR = "internal_error", "Internal error"
 
 

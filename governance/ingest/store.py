@@ -1,0 +1,111 @@
+"""Store parsed documents exactly once: upsert on canonical URL, dedupe on text hash.
+
+The same article fetched twice, or carried by two feeds, is one Document; a
+changed article updates its Document in place and the run keeps the hash of
+the text it replaced. Each document is written in its own savepoint, so a
+concurrent worker storing the same article makes this one a duplicate, not an
+error, and one bad entry never loses the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import DatabaseError, IntegrityError, transaction
+from django.utils import timezone
+
+from governance.ingest.parse import ParsedDocument
+from governance.models import Document, Source
+
+logger = logging.getLogger(__name__)
+
+# Column sizes of Document, so a long title never fails an insert.
+_MAX = {"title": 500, "publisher": 200, "author": 300, "language": 10, "url": 2000}
+
+
+@dataclass
+class StoreResult:
+    new: list[int] = field(default_factory=list)
+    updated: list[dict[str, Any]] = field(default_factory=list)
+    duplicate: int = 0
+    failed: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changed_ids(self) -> list[int]:
+        """Documents whose text is new or changed: these go to extraction."""
+        return self.new + [u["document"] for u in self.updated]
+
+
+def _fields(parsed: ParsedDocument, source: Source, warnings: list[str]) -> dict[str, Any]:
+    url = parsed.url
+    if url and len(url) > _MAX["url"]:
+        warnings.append(f"URL longer than {_MAX['url']} characters, stored without it: {url[:80]}…")
+        url = None
+    return {
+        "source": source,
+        "url": url,
+        "title": (parsed.title or parsed.text[:80] or "(untitled)")[: _MAX["title"]],
+        "publisher": parsed.publisher[: _MAX["publisher"]],
+        "author": parsed.author[: _MAX["author"]],
+        "published_at": parsed.published_at,
+        "language": parsed.language[: _MAX["language"]],
+        # PostgreSQL text cannot hold NUL; broken feeds do contain it.
+        "text": parsed.text.replace("\x00", ""),
+        "fetched_at": timezone.now(),
+    }
+
+
+def store_document(parsed: ParsedDocument, source: Source, result: StoreResult) -> None:
+    """Create, update or recognise one document, recording what happened in `result`."""
+    if not parsed.text.replace("\x00", "").strip():
+        result.failed += 1
+        result.warnings.append(f"No text in {parsed.url or parsed.title!r}; not stored.")
+        return
+    values = _fields(parsed, source, result.warnings)
+    text_hash = Document.hash_text(values["text"])
+    try:
+        with transaction.atomic():
+            existing = (
+                Document.objects.select_for_update().filter(url=values["url"]).first()
+                if values["url"]
+                else None
+            )
+            if existing is None:
+                if Document.objects.filter(content_sha256=text_hash).exists():
+                    result.duplicate += 1  # the same text under another URL or feed
+                    return
+                document = Document.objects.create(**values)
+                result.new.append(document.pk)
+                return
+            if existing.content_sha256 == text_hash:
+                result.duplicate += 1
+                return
+            if Document.objects.filter(content_sha256=text_hash).exclude(pk=existing.pk).exists():
+                result.duplicate += 1
+                result.warnings.append(
+                    f"{values['url']} now has the text of another document; kept as it was."
+                )
+                return
+            previous = existing.content_sha256
+            for name, value in values.items():
+                if name != "source":  # a document keeps the source that first brought it
+                    setattr(existing, name, value)
+            existing.save()
+            result.updated.append({"document": existing.pk, "previous_sha256": previous})
+    except IntegrityError:
+        # Another worker stored the same URL or text between our check and insert.
+        result.duplicate += 1
+    except DatabaseError as exc:
+        result.failed += 1
+        result.warnings.append(f"Could not store {values['url'] or values['title']!r}: {exc}")
+        logger.warning("storing %s failed", values["url"] or values["title"], exc_info=True)
+
+
+def store_documents(parsed: list[ParsedDocument], source: Source) -> StoreResult:
+    result = StoreResult()
+    for document in parsed:
+        store_document(document, source, result)
+    return result

@@ -1,0 +1,239 @@
+"""One ingestion attempt, in-process: fetch from a local server, parse, store, record.
+
+The job-system tests (test_jobs.py) run the same code in a real Celery worker;
+these cover the many outcomes quickly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from governance.ingest import pipeline
+from governance.ingest.errors import FailureReason
+from governance.models import Document, IngestRun, Source
+from tests.ingest.feeds import PARAGRAPHS, article, rss
+from tests.ingest.payload_server import PayloadServer
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("allow_loopback")]
+
+
+def feed_source(server: PayloadServer, path: str = "/feed.xml", **fields: object) -> Source:
+    return Source.objects.create(
+        name=f"feed {path}", kind=Source.Kind.FEED, url=server.url(path), **fields
+    )
+
+
+def run(source: Source, **kwargs: object) -> IngestRun:
+    claimed = pipeline.claim(source.pk)
+    assert claimed is not None
+    return pipeline.ingest(claimed, **kwargs).run
+
+
+def items(server: PayloadServer, n: int = 3) -> list[dict[str, str]]:
+    return [
+        {
+            "title": f"Story {i}",
+            "link": server.url(f"/news/story-{i}.html"),
+            "content": f"<p>{PARAGRAPHS[i % 3]}</p><p>Story number {i}.</p>",
+        }
+        for i in range(n)
+    ]
+
+
+def test_new_entries_land_once_then_duplicate(payload_server: PayloadServer) -> None:
+    payload_server.add("/feed.xml", body=rss(items(payload_server)))
+    source = feed_source(payload_server)
+    first = run(source)
+    assert (first.outcome, first.documents_new) == ("new", 3)
+    assert Document.objects.filter(source=source).count() == 3
+    second = run(Source.objects.get(pk=source.pk))
+    assert (second.outcome, second.documents_new, second.documents_duplicate) == (
+        "duplicate",
+        0,
+        3,
+    )
+    assert Document.objects.count() == 3
+
+
+def test_etag_gives_not_modified(payload_server: PayloadServer) -> None:
+    route = payload_server.add("/feed.xml", body=rss(items(payload_server)), etag='"v1"')
+    source = feed_source(payload_server)
+    run(source)
+    second = run(Source.objects.get(pk=source.pk))
+    assert second.outcome == "not_modified" and second.http_status == 304
+    assert route.request_headers[-1].get("If-None-Match") == '"v1"'
+    assert Document.objects.count() == 3
+
+
+def test_changed_entry_updates_in_place(payload_server: PayloadServer) -> None:
+    entries = items(payload_server)
+    payload_server.add("/feed.xml", body=rss(entries))
+    source = feed_source(payload_server)
+    run(source)
+    doc = Document.objects.get(url=entries[0]["link"])
+    old_hash = doc.content_sha256
+    entries[0]["content"] = "<p>Correction: the conference drew over 800 companies.</p>"
+    payload_server.add("/feed.xml", body=rss(entries))
+    second = run(Source.objects.get(pk=source.pk))
+    assert (second.outcome, second.documents_updated, second.documents_duplicate) == (
+        "updated",
+        1,
+        2,
+    )
+    doc.refresh_from_db()
+    assert "Correction" in doc.text
+    assert second.details["updated"] == [{"document": doc.pk, "previous_sha256": old_hash}]
+    assert Document.objects.count() == 3
+
+
+def test_same_article_from_two_feeds_is_one_document(payload_server: PayloadServer) -> None:
+    shared = items(payload_server, 1)[0]
+    payload_server.add("/a.xml", body=rss([shared], title="Wire A"))
+    payload_server.add("/b.xml", body=rss([shared], title="Wire B"))
+    a = run(feed_source(payload_server, "/a.xml"))
+    b = run(feed_source(payload_server, "/b.xml"))
+    assert (a.documents_new, b.documents_new, b.documents_duplicate) == (1, 0, 1)
+    assert Document.objects.count() == 1
+
+
+def test_summary_only_entry_fetches_its_page(payload_server: PayloadServer) -> None:
+    link = payload_server.url("/articles/ai-body.html")
+    payload_server.add(
+        "/feed.xml",
+        body=rss([{"title": "China proposes AI body", "link": link, "summary": "China proposed…"}]),
+    )
+    page = payload_server.add(
+        "/articles/ai-body.html",
+        body=article("China proposes AI body", PARAGRAPHS),
+        headers={"Content-Type": "text/html; charset=utf-8"},
+    )
+    source = feed_source(payload_server)
+    first = run(source)
+    assert first.documents_new == 1 and page.hits == 1
+    document = Document.objects.get()
+    assert "Premier Li Qiang called for a unified international approach" in document.text
+    assert "All rights reserved" not in document.text  # page boilerplate left out
+    # Known pages are not fetched again on the next poll.
+    run(Source.objects.get(pk=source.pk))
+    assert page.hits == 1
+
+
+def test_summary_kept_when_the_page_fails(payload_server: PayloadServer) -> None:
+    link = payload_server.url("/articles/missing.html")
+    payload_server.add(
+        "/feed.xml",
+        body=rss([{"title": "Story", "link": link, "summary": "China proposed an AI body."}]),
+    )
+    result = run(feed_source(payload_server))
+    assert result.outcome == "new"
+    assert "404" in result.warnings
+    assert Document.objects.get().text.startswith("China proposed an AI body")
+
+
+@pytest.mark.parametrize(
+    ("route", "reason"),
+    [
+        ({"status": 500, "body": b"oops"}, FailureReason.HTTP_ERROR),
+        ({"status": 404, "body": b"gone"}, FailureReason.HTTP_ERROR),
+        ({"body": b"<rss><channel><item><title>broken"}, FailureReason.PARSE_ERROR),
+        ({"body": b"<html><body><p>Just a page</p></body></html>"}, FailureReason.NOT_A_FEED),
+    ],
+)
+def test_failures_are_recorded_with_their_reason(
+    payload_server: PayloadServer, route: dict, reason: FailureReason
+) -> None:
+    payload_server.add("/feed.xml", **route)
+    source = feed_source(payload_server)
+    result = run(source)
+    assert (result.outcome, result.failure_reason) == ("failed", reason)
+    assert result.error and result.finished_at
+    source.refresh_from_db()
+    assert source.consecutive_failures == 1 and source.last_error
+    assert source.lease_expires_at is None
+    assert source.next_fetch_at > timezone.now() + dt.timedelta(minutes=50)  # backed off
+
+
+def test_backoff_grows_with_failures_and_success_clears_it(payload_server: PayloadServer) -> None:
+    payload_server.add("/feed.xml", status=500)
+    source = feed_source(payload_server, interval=dt.timedelta(hours=1))
+    for failures in (1, 2, 3):
+        run(Source.objects.get(pk=source.pk))
+        source.refresh_from_db()
+        assert source.consecutive_failures == failures
+        delay = source.next_fetch_at - timezone.now()
+        assert dt.timedelta(hours=failures * 0.85) < delay < dt.timedelta(hours=failures * 1.15)
+    source.consecutive_failures = 500
+    source.save()
+    run(Source.objects.get(pk=source.pk))
+    source.refresh_from_db()
+    assert source.next_fetch_at - timezone.now() <= dt.timedelta(days=7)
+    payload_server.add("/feed.xml", body=rss(items(payload_server, 1)))
+    run(Source.objects.get(pk=source.pk))
+    source.refresh_from_db()
+    assert (source.consecutive_failures, source.last_error) == (0, "")
+    assert source.last_success_at is not None
+
+
+def test_transient_failure_asks_for_a_retry_without_backing_off(
+    payload_server: PayloadServer,
+) -> None:
+    payload_server.add("/feed.xml", status=503)
+    source = feed_source(payload_server)
+    claimed = pipeline.claim(source.pk)
+    attempt = pipeline.ingest(claimed, allow_retry=True)
+    assert attempt.retry and attempt.run.failure_reason == FailureReason.HTTP_ERROR
+    source.refresh_from_db()
+    assert source.consecutive_failures == 0 and source.lease_expires_at is None
+
+
+def test_claim_is_exclusive_and_expires(payload_server: PayloadServer) -> None:
+    source = feed_source(payload_server)
+    now = timezone.now()
+    assert pipeline.claim(source.pk, now=now) is not None
+    assert pipeline.claim(source.pk, now=now) is None
+    later = now + dt.timedelta(seconds=10_000)
+    IngestRun.objects.create(source=source)  # left "running" by a dead worker
+    assert pipeline.claim(source.pk, now=later) is not None
+    lost = IngestRun.objects.get(source=source)
+    assert (lost.outcome, lost.failure_reason) == ("failed", FailureReason.WORKER_LOST)
+
+
+def test_manual_text_is_ingested_once(db: None) -> None:
+    source = Source.objects.create(
+        name="Pasted statement",
+        kind=Source.Kind.MANUAL,
+        manual_text="Li Qiang said AI should be a common good for all of humanity.",
+    )
+    result = run(source)
+    assert (result.outcome, result.documents_new) == ("new", 1)
+    source.refresh_from_db()
+    assert source.next_fetch_at is None
+    assert Document.objects.get().title == "Pasted statement"
+
+
+def test_extraction_is_handed_new_and_changed_documents(payload_server: PayloadServer) -> None:
+    entries = items(payload_server, 2)
+    payload_server.add("/feed.xml", body=rss(entries))
+    handed: list[list[int]] = []
+    source = feed_source(payload_server)
+    run(source, on_stored=handed.append)
+    assert sorted(handed[0]) == sorted(Document.objects.values_list("pk", flat=True))
+    run(Source.objects.get(pk=source.pk), on_stored=handed.append)
+    assert len(handed) == 1  # nothing new, nothing handed
+
+
+def test_unexpected_error_is_recorded_not_raised(
+    payload_server: PayloadServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    payload_server.add("/feed.xml", body=rss(items(payload_server, 1)))
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(pipeline, "store_documents", broken)
+    result = run(feed_source(payload_server))
+    assert (result.outcome, result.failure_reason) == ("failed", FailureReason.INTERNAL_ERROR)
+    assert "a bug" in result.error
