@@ -171,7 +171,10 @@ def test_up_serves_the_seeded_site_stops_cleanly_and_restarts_with_its_data(
     up.wait_for(r"^beat \| .*beat: Starting\.\.\.", 60)
     # The worker really consumes from the embedded broker.
     broker = f"redis://127.0.0.1:{ports['redis_port']}/0"
-    Celery(broker=broker).send_task("governance.tasks.heartbeat")
+    # `up` inherits this session's CELERY_QUEUE (tests/embedded_services.py).
+    Celery(broker=broker).send_task(
+        "governance.tasks.heartbeat", queue=os.environ.get("CELERY_QUEUE", "celery")
+    )
     up.wait_for(r"^worker \| .*Task governance\.tasks\.heartbeat\[.*\] succeeded", 60)
     # Marks that must survive a restart: a row in PostgreSQL, a key in the broker.
     with psycopg2.connect(f"postgres://postgres@127.0.0.1:{ports['pg_port']}/waic") as conn:
