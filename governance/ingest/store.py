@@ -2,7 +2,8 @@
 
 The same article fetched twice, or carried by two feeds, is one Document; a
 changed article updates its Document in place and the run keeps the hash of
-the text it replaced. Each document is written in its own savepoint, so a
+the text it replaced. Another source's copy of a stored article replaces it
+only when it is fuller (a feed's full text over another's summary). Each document is written in its own savepoint, so a
 concurrent worker storing the same article makes this one a duplicate, not an
 error, and one bad entry never loses the others.
 """
@@ -81,6 +82,11 @@ def store_document(parsed: ParsedDocument, source: Source, result: StoreResult) 
                 result.new.append(document.pk)
                 return
             if existing.content_sha256 == text_hash:
+                result.duplicate += 1
+                return
+            if existing.source_id != source.pk and len(values["text"]) <= len(existing.text):
+                # Another feed's rendering of a stored article, no fuller than what we have:
+                # the same article, not a change (else two feeds would flip it back and forth).
                 result.duplicate += 1
                 return
             if Document.objects.filter(content_sha256=text_hash).exclude(pk=existing.pk).exists():

@@ -237,3 +237,49 @@ def test_unexpected_error_is_recorded_not_raised(
     result = run(feed_source(payload_server))
     assert (result.outcome, result.failure_reason) == ("failed", FailureReason.INTERNAL_ERROR)
     assert "a bug" in result.error
+
+
+def test_recorded_news_feeds_about_the_seed_event(payload_server: PayloadServer) -> None:
+    """The realistic payloads: an RSS and an Atom feed sharing one article, and a teaser
+    whose article page is fetched (its boilerplate dropped)."""
+    payload_server.add_file("/feeds/waic-news.rss", "waic-news.rss", "application/rss+xml")
+    payload_server.add_file("/feeds/waic-news.atom", "waic-news.atom", "application/atom+xml")
+    page = payload_server.add_file(
+        "/articles/waic-2025-china-proposes-ai-body.html",
+        "waic-2025-china-proposes-ai-body.html",
+        "text/html; charset=utf-8",
+    )
+    rss_run = run(feed_source(payload_server, "/feeds/waic-news.rss"))
+    atom_run = run(feed_source(payload_server, "/feeds/waic-news.atom"))
+    assert rss_run.outcome == "new" and rss_run.documents_new >= 3
+    assert page.hits == 1
+    # The action-plan article is in both feeds (utm parameters and #top aside): stored once.
+    assert atom_run.documents_duplicate >= 1
+    action_plan = Document.objects.filter(url__endswith="/articles/waic-2025-action-plan.html")
+    assert action_plan.count() == 1
+    article_doc = Document.objects.get(
+        url=payload_server.url("/articles/waic-2025-china-proposes-ai-body.html")
+    )
+    assert "AI should be a common good for all of humanity" in article_doc.text
+    assert article_doc.language == "en"
+    assert article_doc.published_at is not None
+    # Teasers whose pages are missing keep their summaries, with a warning on the run.
+    assert "404" in rss_run.warnings
+
+
+def test_two_feeds_rendering_one_article_differently_do_not_flip_it(
+    payload_server: PayloadServer,
+) -> None:
+    link = payload_server.url("/news/one.html")
+    short = {"title": "One", "link": link, "content": "<p>China proposed an AI body.</p>"}
+    full = {"title": "One", "link": link, "content": "".join(f"<p>{p}</p>" for p in PARAGRAPHS)}
+    payload_server.add("/a.xml", body=rss([short]))
+    payload_server.add("/b.xml", body=rss([full]))
+    a, b = feed_source(payload_server, "/a.xml"), feed_source(payload_server, "/b.xml")
+    assert run(a).documents_new == 1
+    assert run(b).documents_updated == 1  # the fuller text wins
+    again = run(Source.objects.get(pk=a.pk))
+    assert (again.documents_updated, again.documents_duplicate) == (0, 1)
+    document = Document.objects.get()
+    assert "unified international approach" in document.text
+    assert document.source == a  # it keeps the source that first brought it
