@@ -3,9 +3,10 @@
 The same article fetched twice, or carried by two feeds, is one Document; a
 changed article updates its Document in place and the run keeps the hash of
 the text it replaced. Another source's copy of a stored article replaces it
-only when it is fuller (a feed's full text over another's summary). Each document is written in its own savepoint, so a
-concurrent worker storing the same article makes this one a duplicate, not an
-error, and one bad entry never loses the others.
+only when it is fuller (a feed's full text over another's summary), so two
+feeds never flip it back and forth. Each document is written in its own
+savepoint: a concurrent worker storing the same article makes this one a
+duplicate, not an error, and one bad entry never loses the others.
 """
 
 from __future__ import annotations
@@ -96,9 +97,9 @@ def store_document(parsed: ParsedDocument, source: Source, result: StoreResult) 
                 )
                 return
             previous = existing.content_sha256
+            # `source` follows the text: the source whose version is stored owns its changes.
             for name, value in values.items():
-                if name != "source":  # a document keeps the source that first brought it
-                    setattr(existing, name, value)
+                setattr(existing, name, value)
             existing.save()
             result.updated.append({"document": existing.pk, "previous_sha256": previous})
     except IntegrityError:

@@ -282,4 +282,7 @@ def test_two_feeds_rendering_one_article_differently_do_not_flip_it(
     assert (again.documents_updated, again.documents_duplicate) == (0, 1)
     document = Document.objects.get()
     assert "unified international approach" in document.text
-    assert document.source == a  # it keeps the source that first brought it
+    assert document.source == b  # the source whose text is stored
+    # That source's own correction still updates it, even when shorter.
+    payload_server.add("/b.xml", body=rss([{**full, "content": "<p>Corrected: AI body.</p>"}]))
+    assert run(Source.objects.get(pk=b.pk)).documents_updated == 1
