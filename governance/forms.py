@@ -18,7 +18,11 @@ MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 class SourceForm(forms.ModelForm):
     # A plain field, so a file:// or ftp:// address gets our message, not "Enter a valid URL".
     url = forms.CharField(
-        required=False, max_length=2000, help_text="For feeds and web pages: http(s) address."
+        label="URL",
+        required=False,
+        max_length=2000,
+        widget=forms.TextInput(attrs={"size": 80}),
+        help_text="For feeds and web pages: the http(s) address.",
     )
     upload = forms.FileField(
         required=False,
