@@ -1,0 +1,121 @@
+"""What extraction finds, as plain typed records with exact spans into the text.
+
+Every `start`/`end` pair indexes the text given to the pipeline:
+text[start:end] is the evidence. `Extraction.as_json()` is the shape
+`manage.py extract --json` prints (issue 4).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+MentionType = Literal["name", "capital", "demonym", "alias", "pronoun", "short"]
+
+
+@dataclass(frozen=True)
+class Mention:
+    text: str
+    start: int
+    end: int
+    type: str = "name"
+
+
+@dataclass
+class CountryFound:
+    code: str  # ISO 3166-1 alpha-2
+    mentions: list[Mention] = field(default_factory=list)
+
+
+@dataclass
+class PersonFound:
+    name: str  # the full name, e.g. "Li Qiang"
+    role: str = ""  # "Premier", "Vice Foreign Minister"
+    affiliation: str = ""  # a country's name or an organization's: "China", "ASEAN"
+    mentions: list[Mention] = field(default_factory=list)
+
+
+@dataclass
+class OrganizationFound:
+    name: str
+    kind: str = ""  # Organization.Kind values: intergovernmental, government, company, ...
+    mentions: list[Mention] = field(default_factory=list)
+
+
+@dataclass
+class QuoteFound:
+    speaker: str  # full name of a person, or a document/organization ("the declaration")
+    text: str  # the quoted words, without the quote marks; == source[start:end]
+    start: int
+    end: int
+    kind: Literal["direct", "partial"] = "direct"
+    # Where the attribution was read (the cue: "Li said", "She also said:"), if anywhere.
+    cue_start: int | None = None
+    cue_end: int | None = None
+
+
+@dataclass
+class ProposalFound:
+    proposer: str  # a country, organization or person as named in the text
+    text: str  # the sentence (or clause) stating the proposal; == source[start:end]
+    start: int
+    end: int
+    verb: str = ""  # proposed, adopted, signed, launched, released, ...
+    items: list[str] = field(default_factory=list)  # action-plan points listed with it
+
+
+@dataclass
+class FigureFound:
+    value: float | int
+    qualifier: str  # "exact", "over", "more_than", "at_least", "about", "up_to", ...
+    unit: str  # the counted noun: "companies", "large language models"
+    start: int
+    end: int
+
+
+@dataclass
+class DateFound:
+    text: str
+    date: date | None
+    start: int
+    end: int
+
+
+@dataclass
+class Extraction:
+    language: str = "en"
+    supported: bool = True  # False: not English, nothing extracted
+    countries: list[CountryFound] = field(default_factory=list)
+    people: list[PersonFound] = field(default_factory=list)
+    organizations: list[OrganizationFound] = field(default_factory=list)
+    quotes: list[QuoteFound] = field(default_factory=list)
+    proposals: list[ProposalFound] = field(default_factory=list)
+    figures: list[FigureFound] = field(default_factory=list)
+    dates: list[DateFound] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        """The `manage.py extract --json` shape."""
+
+        def pick(record: Any, *keys: str) -> dict[str, Any]:
+            values = asdict(record)
+            out = {k: values[k] for k in keys}
+            if "mentions" in out:
+                out["mentions"] = [
+                    {k: m[k] for k in ("text", "start", "end", "type")} for m in out["mentions"]
+                ]
+            if isinstance(out.get("date"), date):
+                out["date"] = out["date"].isoformat()
+            return out
+
+        return {
+            "countries": [pick(c, "code", "mentions") for c in self.countries],
+            "people": [pick(p, "name", "role", "affiliation", "mentions") for p in self.people],
+            "organizations": [pick(o, "name", "kind", "mentions") for o in self.organizations],
+            "quotes": [pick(q, "speaker", "text", "start", "end", "kind") for q in self.quotes],
+            "proposals": [pick(p, "proposer", "text", "start", "end") for p in self.proposals],
+            "figures": [
+                pick(f, "value", "qualifier", "unit", "start", "end") for f in self.figures
+            ],
+            "dates": [pick(d, "text", "date", "start", "end") for d in self.dates],
+        }
