@@ -328,11 +328,20 @@ class IngestRunAdmin(admin.ModelAdmin):
 
 @admin.register(models.Document)
 class DocumentAdmin(admin.ModelAdmin):
-    list_display = ("title", "publisher", "published_at", "language", "source")
-    list_filter = ("language", "source", "published_at")
+    list_display = ("title", "publisher", "published_at", "language", "extraction_status", "source")
+    list_filter = ("language", "extraction_status", "source", "published_at")
     search_fields = ("title", "url", "publisher")
     readonly_fields = ("content_sha256", "fetched_at")
     date_hierarchy = "fetched_at"
+
+
+@admin.register(models.DocumentCountry)
+class DocumentCountryAdmin(admin.ModelAdmin):
+    list_display = ("document", "country", "mention_count", "mention_types")
+    list_filter = ("country__region", "country")
+    list_select_related = ("document", "country")
+    search_fields = ("document__title", "country__name")
+    raw_id_fields = ("document",)
 
 
 @admin.register(models.Candidate)

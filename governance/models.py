@@ -629,6 +629,13 @@ class IngestRun(models.Model):
         return f"{self.source} at {self.started_at:%Y-%m-%d %H:%M}: {self.get_outcome_display()}"
 
 
+class ExtractionStatus(models.TextChoices):
+    PENDING = "pending", "Not yet extracted"
+    DONE = "done", "Extracted"
+    UNSUPPORTED = "unsupported", "Extraction not supported for this language"
+    FAILED = "failed", "Extraction failed"
+
+
 class Document(models.Model):
     source = models.ForeignKey(
         Source, on_delete=models.PROTECT, null=True, blank=True, related_name="documents"
@@ -642,6 +649,14 @@ class Document(models.Model):
     text = models.TextField()
     content_sha256 = models.CharField(max_length=64, unique=True, editable=False)
     fetched_at = models.DateTimeField(default=timezone.now)
+    extraction_status = models.CharField(
+        max_length=12, choices=ExtractionStatus.choices, default=ExtractionStatus.PENDING
+    )
+    extracted_at = models.DateTimeField(null=True, blank=True)
+    extraction_error = models.TextField(blank=True)
+    countries = models.ManyToManyField(
+        Country, through="DocumentCountry", blank=True, related_name="documents"
+    )
     search_vector = models.GeneratedField(
         expression=SearchVector("title", weight="A", config="english")
         + SearchVector("text", weight="B", config="english"),
@@ -672,6 +687,31 @@ class Document(models.Model):
     def hash_text(text: str) -> str:
         """The dedupe key: a hash of the text with white space normalized."""
         return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
+
+
+class DocumentCountry(models.Model):
+    """A country a document mentions: reference data extraction publishes directly,
+    so analysts can facet documents by country."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="mentions")
+    country = models.ForeignKey(Country, on_delete=models.CASCADE, related_name="mentions")
+    mention_count = models.PositiveIntegerField(default=1)
+    # The first mention, for highlighting: document.text[start:end].
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    mention_types = ArrayField(models.CharField(max_length=10), default=list, blank=True)
+
+    class Meta:
+        ordering = ["document", "start"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "country"], name="documentcountry_unique")
+        ]
+        # Country pages and facets: the documents that mention a country.
+        indexes = [models.Index(fields=["country", "document"], name="documentcountry_country")]
+
+    def __str__(self) -> str:
+        times = self.mention_count
+        return f"document {self.document_id} mentions {self.country_id} ({times} times)"
 
 
 class Evidence(models.Model):

@@ -71,12 +71,25 @@ def ingest_source(self: Task, *, source_id: int) -> dict[str, Any]:
 
 @shared_task(name="governance.tasks.extract_document")
 def extract_document(*, document_id: int) -> dict[str, Any]:
-    """Extraction of candidate facts from a stored Document.
+    """Run the extraction pipeline on a stored Document and file its Candidates."""
+    from governance.extract.candidates import write_candidates
+    from governance.extract.pipeline import extract
+    from governance.models import Document, ExtractionStatus
 
-    The extraction pipeline is built in its own issue; until then this task only
-    confirms the document exists, so ingestion's hand-off is in place and tested.
-    """
-    from governance.models import Document
-
-    exists = Document.objects.filter(pk=document_id).exists()
-    return {"document": document_id, "exists": exists, "extracted": False}
+    document = Document.objects.filter(pk=document_id).first()
+    if document is None:
+        return {"document": document_id, "status": "gone"}
+    published = document.published_at.date() if document.published_at else None
+    try:
+        extraction = extract(document.text, language=document.language, published=published)
+    except Exception as exc:
+        # A rule's bug must not lose the document: it stays visible as failed, to re-run.
+        logger.exception("extraction of document %s failed", document_id)
+        Document.objects.filter(pk=document_id).update(
+            extraction_status=ExtractionStatus.FAILED,
+            extraction_error=f"{type(exc).__name__}: {exc}",
+            extracted_at=timezone.now(),
+        )
+        return {"document": document_id, "status": "failed"}
+    counts = write_candidates(document, extraction)
+    return {"document": document_id, "status": "done", **counts}

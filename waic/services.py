@@ -49,8 +49,9 @@ POSTGRES_SYSTEM_USER = "embedded_postgres"
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 
-# Commands that must not start servers: they only print, or (`up`) manage their own.
-_NO_SERVICE_COMMANDS = {None, "help", "--help", "-h", "version", "--version", "up"}
+# Commands that must not start servers: they only print, work without a database
+# (`extract` runs the pipeline on a file), or (`up`) manage their own.
+_NO_SERVICE_COMMANDS = {None, "help", "--help", "-h", "version", "--version", "up", "extract"}
 
 # Which services `manage.py up` should start itself, recorded by provide_services_for_command
 # because by then the environment already holds the URLs it planned for them.

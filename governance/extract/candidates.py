@@ -1,0 +1,174 @@
+"""Turn an Extraction into Candidates (for review) and country mentions (published).
+
+One transaction per document: its pending Candidates are replaced, decided ones
+are never touched nor duplicated, and the countries it mentions are stored as
+DocumentCountry rows, the only facts published without review.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict
+from datetime import date
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from governance.extract.types import Extraction
+from governance.models import (
+    Candidate,
+    Country,
+    Document,
+    DocumentCountry,
+    ExtractionStatus,
+    Organization,
+    Person,
+    Statement,
+)
+
+EXTRACTOR_VERSION = "rules-v1"
+
+# How much a curator can trust each kind of candidate, before any calibration: the
+# gazetteer is precise, attribution and proposal rules less so.
+CONFIDENCE = {
+    Candidate.Kind.COUNTRY: 0.9,
+    Candidate.Kind.PERSON: 0.8,
+    Candidate.Kind.ORGANIZATION: 0.7,
+    Candidate.Kind.QUOTE: 0.75,
+    Candidate.Kind.PROPOSAL: 0.6,
+    Candidate.Kind.ACTION_ITEM: 0.5,
+    Candidate.Kind.FIGURE: 0.8,
+    Candidate.Kind.DATE: 0.8,
+}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _person(name: str) -> Person | None:
+    """The curated person a name refers to: same name or alias, case-insensitive."""
+    return Person.objects.filter(Q(name__iexact=name) | Q(aliases__contains=[name])).first()
+
+
+def _organization(name: str) -> Organization | None:
+    return Organization.objects.filter(Q(name__iexact=name) | Q(aliases__contains=[name])).first()
+
+
+def _candidates(extraction: Extraction, document: Document) -> Iterator[Candidate]:
+    text = document.text
+
+    def make(
+        kind: str, start: int, end: int, payload: dict, record: models.Model | None
+    ) -> Candidate:
+        return Candidate(
+            document=document,
+            kind=kind,
+            payload=_jsonable(payload),
+            start=start,
+            end=end,
+            excerpt=text[start:end],
+            confidence=CONFIDENCE[kind],
+            extractor=f"{kind}-{EXTRACTOR_VERSION}",
+            record_type=ContentType.objects.get_for_model(record) if record else None,
+            record_id=str(record.pk) if record else "",
+        )
+
+    codes = [c.code for c in extraction.countries]
+    known = {c.code: c for c in Country.objects.filter(code__in=codes)}
+    for found in extraction.countries:
+        first = found.mentions[0]
+        payload = {"code": found.code, "mentions": [asdict(m) for m in found.mentions]}
+        yield make(Candidate.Kind.COUNTRY, first.start, first.end, payload, known.get(found.code))
+    for person in extraction.people:
+        if not person.mentions:
+            continue
+        first = person.mentions[0]
+        yield make(
+            Candidate.Kind.PERSON, first.start, first.end, asdict(person), _person(person.name)
+        )
+    for org in extraction.organizations:
+        if not org.mentions:
+            continue
+        first = org.mentions[0]
+        yield make(
+            Candidate.Kind.ORGANIZATION,
+            first.start,
+            first.end,
+            asdict(org),
+            _organization(org.name),
+        )
+    for quote in extraction.quotes:
+        speaker = _person(quote.speaker)
+        payload = {**asdict(quote), "speaker_id": speaker.pk if speaker else None}
+        existing = None
+        if speaker:
+            existing = Statement.objects.filter(
+                speaker=speaker, text__icontains=quote.text[:200]
+            ).first()
+        yield make(Candidate.Kind.QUOTE, quote.start, quote.end, payload, existing)
+    for proposal in extraction.proposals:
+        yield make(Candidate.Kind.PROPOSAL, proposal.start, proposal.end, asdict(proposal), None)
+        for position, item in enumerate(proposal.items, start=1):
+            at = text.find(item, proposal.start)
+            start, end = (at, at + len(item)) if at >= 0 else (proposal.start, proposal.end)
+            payload = {"heading": item, "position": position, "proposal": proposal.text[:300]}
+            yield make(Candidate.Kind.ACTION_ITEM, start, end, payload, None)
+    for figure in extraction.figures:
+        yield make(Candidate.Kind.FIGURE, figure.start, figure.end, asdict(figure), None)
+    for found_date in extraction.dates:
+        yield make(Candidate.Kind.DATE, found_date.start, found_date.end, asdict(found_date), None)
+
+
+def write_candidates(document: Document, extraction: Extraction) -> dict[str, int]:
+    """Replace the document's pending candidates and its country mentions; return counts."""
+    with transaction.atomic():
+        document = Document.objects.select_for_update().get(pk=document.pk)
+        if not extraction.supported:
+            document.extraction_status = ExtractionStatus.UNSUPPORTED
+            document.extraction_error = (
+                f"Extraction is not supported for this language ({extraction.language})."
+            )
+            document.extracted_at = timezone.now()
+            document.save(update_fields=["extraction_status", "extraction_error", "extracted_at"])
+            return {"candidates": 0, "countries": 0}
+        replaced, _ = document.candidates.filter(status=Candidate.Status.PENDING).delete()
+        decided = set(document.candidates.values_list("kind", "start", "end", "extractor"))
+        fresh = []
+        for candidate in _candidates(extraction, document):
+            key = (candidate.kind, candidate.start, candidate.end, candidate.extractor)
+            if key in decided or candidate.end <= candidate.start:
+                continue  # a curator already decided this one
+            candidate.full_clean(validate_unique=False, validate_constraints=False)
+            decided.add(key)
+            fresh.append(candidate)
+        Candidate.objects.bulk_create(fresh)
+        document.mentions.all().delete()
+        DocumentCountry.objects.bulk_create(
+            [
+                DocumentCountry(
+                    document=document,
+                    country_id=found.code,
+                    mention_count=len(found.mentions),
+                    start=found.mentions[0].start,
+                    end=found.mentions[0].end,
+                    mention_types=sorted({m.type for m in found.mentions}),
+                )
+                for found in extraction.countries
+                if found.mentions and Country.objects.filter(code=found.code).exists()
+            ]
+        )
+        document.extraction_status = ExtractionStatus.DONE
+        document.extraction_error = ""
+        document.extracted_at = timezone.now()
+        document.save(update_fields=["extraction_status", "extraction_error", "extracted_at"])
+    return {"candidates": len(fresh), "replaced": replaced, "countries": len(extraction.countries)}

@@ -1,0 +1,44 @@
+"""Run every extractor over one text: plain functions in, an Extraction out (no database)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from governance.extract.types import Extraction
+from governance.ingest.language import detect_language
+
+# spaCy's parse is linear but memory-hungry; a longer text is cut here (an article is
+# a few thousand characters; anything past this is not an article).
+MAX_CHARS = 200_000
+
+
+def extract(text: str, *, language: str = "", published: date | None = None) -> Extraction:
+    """Everything the rules find in `text`; spans index `text` exactly.
+
+    `language` is the Document's if known (else detected): text not in English is
+    not extracted, rather than given wrong candidates.
+    """
+    language = language or detect_language(text)
+    if language and language != "en":
+        return Extraction(language=language, supported=False)
+    # Imported here so that a process that never extracts English never loads spaCy.
+    from governance.extract.actors import extract_actors
+    from governance.extract.countries import extract_countries
+    from governance.extract.figures import extract_dates, extract_figures
+    from governance.extract.nlp import english
+    from governance.extract.proposals import extract_proposals
+    from governance.extract.quotes import extract_quotes
+
+    text = text[:MAX_CHARS]
+    doc = english()(text)
+    people, organizations = extract_actors(text, doc)
+    return Extraction(
+        language=language or "en",
+        countries=extract_countries(text, doc),
+        people=people,
+        organizations=organizations,
+        quotes=extract_quotes(text, doc, people, organizations),
+        proposals=extract_proposals(text, doc),
+        figures=extract_figures(text, doc),
+        dates=extract_dates(text, doc, published),
+    )

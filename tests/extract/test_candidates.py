@@ -1,0 +1,106 @@
+"""Candidates from an Extraction: pending replaced, decided kept, countries published."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from governance.extract.candidates import write_candidates
+from governance.extract.types import (
+    CountryFound,
+    Extraction,
+    Mention,
+    PersonFound,
+    QuoteFound,
+)
+from governance.models import Candidate, Document, DocumentCountry
+from governance.seed import load_seed
+from governance.tasks import extract_document
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+TEXT = "Chinese Premier Li Qiang said: “AI should be a common good.” Washington disagreed."
+
+
+def extraction(quote_text: str = "AI should be a common good.") -> Extraction:
+    start = TEXT.index(quote_text)
+    return Extraction(
+        countries=[
+            CountryFound("CN", [Mention("Chinese", 0, 7, "demonym")]),
+            CountryFound("US", [Mention("Washington", 61, 71, "capital")]),
+        ],
+        people=[PersonFound("Li Qiang", "Premier", "China", [Mention("Li Qiang", 16, 24)])],
+        quotes=[QuoteFound("Li Qiang", quote_text, start, start + len(quote_text))],
+    )
+
+
+@pytest.fixture
+def document() -> Document:
+    load_seed()  # Li Qiang and China exist as curated records
+    return factories.DocumentFactory(text=TEXT)
+
+
+def test_candidates_link_to_existing_records_and_spans_are_exact(document: Document) -> None:
+    counts = write_candidates(document, extraction())
+    assert counts["candidates"] == 4
+    person = Candidate.objects.get(kind="person")
+    assert person.record.name == "Li Qiang" and person.excerpt == "Li Qiang"
+    china = Candidate.objects.get(kind="country", payload__code="CN")
+    assert china.record.code == "CN"
+    quote = Candidate.objects.get(kind="quote")
+    assert quote.payload["speaker_id"] == person.record.pk
+    for candidate in Candidate.objects.all():
+        assert document.text[candidate.start : candidate.end] == candidate.excerpt
+    document.refresh_from_db()
+    assert document.extraction_status == "done" and document.extracted_at
+    mentions = {m.country_id: m for m in DocumentCountry.objects.filter(document=document)}
+    assert set(mentions) == {"CN", "US"}
+    assert mentions["US"].mention_types == ["capital"]
+
+
+def test_rerun_replaces_pending_and_never_touches_decided(document: Document) -> None:
+    write_candidates(document, extraction())
+    decided = Candidate.objects.get(kind="person")
+    decided.status = Candidate.Status.ACCEPTED
+    decided.decided_at = timezone.now()
+    decided.save()
+    pending_before = set(Candidate.objects.filter(status="pending").values_list("pk", flat=True))
+    write_candidates(document, extraction())
+    assert Candidate.objects.filter(kind="person").count() == 1  # not duplicated
+    assert Candidate.objects.get(kind="person").status == "accepted"
+    pending_after = set(Candidate.objects.filter(status="pending").values_list("pk", flat=True))
+    assert pending_after and not (pending_after & pending_before)  # replaced, not kept
+    assert Candidate.objects.count() == 4
+    assert DocumentCountry.objects.filter(document=document).count() == 2
+
+
+def test_unsupported_language_gets_no_candidates(document: Document) -> None:
+    write_candidates(document, Extraction(language="fr", supported=False))
+    document.refresh_from_db()
+    assert document.extraction_status == "unsupported"
+    assert "not supported" in document.extraction_error
+    assert not Candidate.objects.exists()
+
+
+def test_task_marks_non_english_documents_unsupported() -> None:
+    document = factories.DocumentFactory(
+        language="fr", text="La Chine a proposé une organisation mondiale de coopération."
+    )
+    result = extract_document.run(document_id=document.pk)
+    assert result["status"] == "done"
+    document.refresh_from_db()
+    assert document.extraction_status == "unsupported"
+
+
+def test_task_records_a_failure_and_keeps_the_document(
+    document: Document, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> Extraction:
+        raise RuntimeError("rule bug")
+
+    monkeypatch.setattr("governance.extract.pipeline.extract", broken)
+    assert extract_document.run(document_id=document.pk)["status"] == "failed"
+    document.refresh_from_db()
+    assert document.extraction_status == "failed" and "rule bug" in document.extraction_error
+    assert extract_document.run(document_id=10**9)["status"] == "gone"
