@@ -84,15 +84,25 @@ def backoff(source: Source, failures: int) -> timedelta:
     return min(delay * random.uniform(0.9, 1.1), MAX_BACKOFF)
 
 
-def _collect_feed(source: Source, prefetched: FetchResult | None, progress: Progress) -> Collected:
+def _fetch_source(
+    source: Source, prefetched: FetchResult | None, accept: str
+) -> tuple[FetchResult, Collected]:
+    """The source's response (conditional GET) and the run's record of it."""
     result = prefetched or fetch(
-        source.url, etag=source.etag, last_modified=source.last_modified, accept=FEED_ACCEPT
+        source.url, etag=source.etag, last_modified=source.last_modified, accept=accept
     )
     collected = Collected(
-        http_status=result.status, etag=result.etag, last_modified=result.last_modified
+        http_status=result.status,
+        etag=result.etag,
+        last_modified=result.last_modified,
+        not_modified=result.not_modified,
     )
-    if result.not_modified:
-        collected.not_modified = True
+    return result, collected
+
+
+def _collect_feed(source: Source, prefetched: FetchResult | None, progress: Progress) -> Collected:
+    result, collected = _fetch_source(source, prefetched, FEED_ACCEPT)
+    if collected.not_modified:
         return collected
     feed = parse_feed(result.content, url=result.url, content_type=result.content_type)
     collected.warnings += feed.warnings
@@ -136,14 +146,8 @@ def _with_page(entry: ParsedDocument, warnings: list[str]) -> ParsedDocument:
 
 
 def _collect_page(source: Source, prefetched: FetchResult | None) -> Collected:
-    result = prefetched or fetch(
-        source.url, etag=source.etag, last_modified=source.last_modified, accept=PAGE_ACCEPT
-    )
-    collected = Collected(
-        http_status=result.status, etag=result.etag, last_modified=result.last_modified
-    )
-    if result.not_modified:
-        collected.not_modified = True
+    result, collected = _fetch_source(source, prefetched, PAGE_ACCEPT)
+    if collected.not_modified:
         return collected
     collected.documents.append(
         parse_page(

@@ -26,22 +26,22 @@ def seeded() -> None:
     load_seed()
 
 
+# The curated records the seed writes; each must have evidence.
+CURATED = [
+    models.Event,
+    models.EventFigure,
+    models.Organization,
+    models.Person,
+    models.Role,
+    models.Proposal,
+    models.ActionPlanItem,
+    models.Participation,
+    models.Statement,
+]
+
+
 def counts() -> dict[str, int]:
-    tracked = [
-        models.Source,
-        models.IngestRun,
-        models.Document,
-        models.Event,
-        models.EventFigure,
-        models.Organization,
-        models.Person,
-        models.Role,
-        models.Proposal,
-        models.ActionPlanItem,
-        models.Participation,
-        models.Statement,
-        models.Evidence,
-    ]
+    tracked = [models.Source, models.IngestRun, models.Document, *CURATED, models.Evidence]
     history = [m.history.model for m in tracked if hasattr(m, "history")]
     return {m._meta.label: m._default_manager.count() for m in tracked + history}
 
@@ -77,17 +77,7 @@ def test_every_evidence_span_is_exact(seeded: None) -> None:
 
 
 def test_every_seeded_record_has_evidence(seeded: None) -> None:
-    for model in [
-        models.Event,
-        models.EventFigure,
-        models.Organization,
-        models.Person,
-        models.Role,
-        models.Proposal,
-        models.ActionPlanItem,
-        models.Participation,
-        models.Statement,
-    ]:
+    for model in CURATED:
         for record in model.objects.all():
             assert record.evidence.exists(), f"{model.__name__} {record} has no evidence"
 
