@@ -212,6 +212,23 @@ def _failed(source: Source, error: str, now: datetime, *, retry: bool) -> None:
     )
 
 
+def record_failure(source: Source, error: IngestError) -> IngestRun:
+    """A failed attempt that happened before `ingest` could run (e.g. while the ingest
+    command fetched a new URL to guess its kind): recorded like any other."""
+    now = timezone.now()
+    run = IngestRun.objects.create(
+        source=source,
+        started_at=now,
+        finished_at=now,
+        outcome=IngestRun.Outcome.FAILED,
+        failure_reason=error.reason,
+        http_status=error.http_status,
+        error=error.message,
+    )
+    _failed(source, str(error), now, retry=False)
+    return run
+
+
 def ingest(
     source: Source,
     *,

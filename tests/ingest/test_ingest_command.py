@@ -73,3 +73,14 @@ def test_due_ingests_every_due_source(payload_server: PayloadServer) -> None:
     )
     output = ingest("--due")
     assert output.count("1 new") == 2 and "disabled" not in output
+
+
+def test_unreachable_new_url_is_registered_with_its_failure(payload_server: PayloadServer) -> None:
+    out = StringIO()
+    with pytest.raises(CommandError, match="1 source"):
+        call_command("ingest", payload_server.url("/feeds/missing.rss"), stdout=out)
+    source = Source.objects.get()
+    assert source.kind == "feed" and source.consecutive_failures == 1
+    run = source.runs.get()
+    assert (run.outcome, run.failure_reason, run.http_status) == ("failed", "http_error", 404)
+    assert "404" in out.getvalue()

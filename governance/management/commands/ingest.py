@@ -65,7 +65,7 @@ class Command(BaseCommand):
 
     def register(
         self, target: str, kind_option: str | None, name: str | None
-    ) -> tuple[Source, FetchResult | None]:
+    ) -> tuple[Source, FetchResult | IngestError | None]:
         path = Path(target)
         if kind_option == "text" or (kind_option is None and path.is_file()):
             return self.register_file(path, name), None
@@ -74,11 +74,15 @@ class Command(BaseCommand):
             return existing, None
         if not urlsplit(target).scheme:
             raise CommandError("no such file, and not a URL")
-        prefetched = None
+        prefetched: FetchResult | IngestError | None = None
         kind = KINDS.get(kind_option or "")
         if kind is None:
-            prefetched = fetch(target, accept=pipeline.FEED_ACCEPT)
-            kind = guess_kind(prefetched)
+            try:
+                prefetched = fetch(target, accept=pipeline.FEED_ACCEPT)
+                kind = guess_kind(prefetched)
+            except IngestError as exc:
+                # Still register it, so the failure is on record where admins look.
+                prefetched, kind = exc, kind_from_url(target)
         source = Source.objects.create(name=name or unique_name(target), kind=kind, url=target)
         self.stdout.write(f"registered {source.get_kind_display().lower()} source {source.name!r}")
         return source, prefetched
@@ -105,19 +109,21 @@ class Command(BaseCommand):
             source.save(update_fields=["manual_text"])
         return source
 
-    def ingest(self, source: Source, prefetched: FetchResult | None) -> bool:
+    def ingest(self, source: Source, prefetched: FetchResult | IngestError | None) -> bool:
         """Ingest one source now; False when it failed."""
         claimed = pipeline.claim(source.pk)
         if claimed is None:
             self.stdout.write(f"{source.name}: skipped, a worker is fetching it right now")
             return True
-        attempt = pipeline.ingest(
-            claimed,
-            prefetched=prefetched,
-            progress=progress,
-            on_stored=scheduling.enqueue_extraction,
-        )
-        run = attempt.run
+        if isinstance(prefetched, IngestError):
+            run = pipeline.record_failure(claimed, prefetched)
+        else:
+            run = pipeline.ingest(
+                claimed,
+                prefetched=prefetched,
+                progress=progress,
+                on_stored=scheduling.enqueue_extraction,
+            ).run
         line = (
             f"{source.name}: {run.get_outcome_display().lower()} — {run.documents_new} new, "
             f"{run.documents_updated} updated, {run.documents_duplicate} duplicate"
@@ -140,6 +146,13 @@ def guess_kind(result: FetchResult) -> str:
             return Source.Kind.PAGE
         raise
     return Source.Kind.FEED
+
+
+def kind_from_url(url: str) -> str:
+    """A guess from the address alone, for a URL that could not be fetched."""
+    path = urlsplit(url).path.lower()
+    feedish = path.endswith((".xml", ".rss", ".atom", ".rdf")) or "feed" in path or "rss" in path
+    return Source.Kind.FEED if feedish else Source.Kind.PAGE
 
 
 def unique_name(url: str) -> str:
