@@ -1,0 +1,519 @@
+"""People (with role and affiliation) and organizations named in an article.
+
+spaCy's NER proposes PERSON and ORG spans; rules decide. NER tags companies
+as people ("Unitree") and nicknames as names ("Godfather of AI"), so a person
+needs at least two capitalised name tokens and must not be a known
+organization or country; single tokens count only as short references
+("Li said") to a full name found elsewhere. Roles come from the words around
+a full-name mention: a title before it ("Chinese Premier Li Qiang"), an
+appositive before it ("Secretary-General of ASEAN, Dr. Kao Kim Hourn") or
+after it ("Rishi Sunak, the UK prime minister,").
+Organizations come from a curated gazetteer (fixtures/organizations.yaml),
+a few patterns ("Trump administration", "China's foreign ministry") and NER
+ORG spans that end in an organization word ("... Institute").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+from spacy.tokens import Doc
+
+from governance.extract.types import Mention, OrganizationFound, PersonFound
+
+ORGANIZATIONS_FILE = Path(__file__).resolve().parent.parent / "fixtures" / "organizations.yaml"
+
+HONORIFICS = {"dr", "mr", "mrs", "ms", "prof", "professor", "sir", "dame", "madam", "h.e."}
+NAME_PARTICLES = {"von", "van", "der", "den", "de", "da", "del", "bin", "al", "la", "le", "ibn"}
+
+# Title heads: a role needs one of these. Lower case; multiword heads first.
+TITLE_HEADS = [
+    "secretary of state",
+    "chief executive officer",
+    "chief executive",
+    "chief scientist",
+    "permanent representative",
+    "special envoy",
+    "under-secretary-general",
+    "secretary-general",
+    "secretary general",
+    "director-general",
+    "director general",
+    "prime minister",
+    "vice president",
+    "vice-president",
+    "state councillor",
+    "premier",
+    "president",
+    "minister",
+    "secretary",
+    "chancellor",
+    "ambassador",
+    "envoy",
+    "representative",
+    "ceo",
+    "cto",
+    "founder",
+    "co-founder",
+    "chairman",
+    "chairwoman",
+    "chair",
+    "director",
+    "commissioner",
+    "spokesperson",
+    "spokesman",
+    "spokeswoman",
+    "senator",
+    "governor",
+    "mayor",
+    "king",
+    "queen",
+    "professor",
+    "head",
+    "adviser",
+    "advisor",
+    "leader",
+    "economist",
+    "scientist",
+    "researcher",
+    "official",
+    "lawmaker",
+]
+# Words that may precede a head inside a title ("Vice Foreign Minister").
+TITLE_MODIFIERS = {
+    "vice",
+    "deputy",
+    "foreign",
+    "prime",
+    "chief",
+    "executive",
+    "special",
+    "general",
+    "senior",
+    "acting",
+    "interim",
+    "first",
+    "permanent",
+    "state",
+    "digital",
+    "science",
+    "technology",
+    "tech",
+    "commerce",
+    "trade",
+    "finance",
+    "defence",
+    "defense",
+    "interior",
+    "industry",
+    "economy",
+    "ai",
+    "top",
+    "lead",
+    "managing",
+    "co",
+}
+_HEAD_RE = "|".join(re.escape(h) for h in sorted(TITLE_HEADS, key=len, reverse=True))
+# Scoped (?i:) so that patterns embedding it stay case-sensitive elsewhere.
+_TITLE_PATTERN = rf"(?i:(?:(?:{'|'.join(sorted(TITLE_MODIFIERS))})[\s-]+)*(?:{_HEAD_RE})\b)"
+_TITLE_RE = re.compile(_TITLE_PATTERN)
+# A name token: capitalised word ("Qiang", "O'Neill", "Jean-Noël") or initials ("JD").
+_NAME_TOKEN = r"(?:[A-Z][a-zà-ÿ]+(?:[-'’][A-Za-zà-ÿ]+)*|[A-Z]{1,2}\.?(?:[A-Z]\.)?)"
+_BYLINE_RE = re.compile(
+    rf"^[ \t]*(?:By|Posted by:?|Written by:?|Author:)[ \t]+({_NAME_TOKEN}(?:[ \t]+{_NAME_TOKEN}){{1,2}})[ \t]*$",
+    re.MULTILINE,
+)
+_POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$")
+# "[Read More: ...]" link lines are site boilerplate, not article facts.
+_BOILERPLATE_RE = re.compile(r"^\s*\[(?:Read More|Related|See also)[^\]\n]*\]\s*$", re.I | re.M)
+
+
+@dataclass(frozen=True)
+class KnownOrg:
+    name: str
+    kind: str
+
+
+@cache
+def organization_gazetteer() -> dict[str, KnownOrg]:
+    """alias (case-sensitive) -> the organization it names; names are their own alias."""
+    data = yaml.safe_load(ORGANIZATIONS_FILE.read_text(encoding="utf-8"))
+    table: dict[str, KnownOrg] = {}
+    for entry in data["organizations"]:
+        org = KnownOrg(entry["name"], entry["kind"])
+        for alias in [entry["name"], *entry.get("aliases", [])]:
+            table[alias] = org
+    return table
+
+
+@cache
+def country_names() -> dict[str, str]:
+    """Lower-cased country name, short form or demonym -> display name ("chinese" -> "China").
+
+    Built once from governance.reference_data (pure rows, no database)."""
+    from governance.reference_data import alias_rows, country_rows
+
+    display = {row.code: row.name for row in country_rows()}
+    table: dict[str, str] = {}
+    for row in alias_rows():
+        if row.kind in ("name", "demonym"):
+            # Ambiguous demonyms ("American") still fix a title's country in practice.
+            table.setdefault(row.alias.lower(), display[row.code])
+    for name in display.values():
+        table[name.lower()] = name
+    return table
+
+
+def country_of(phrase: str) -> str:
+    """The country a name/demonym phrase denotes, possessive allowed ("China's"), else ""."""
+    phrase = _POSSESSIVE.sub("", phrase.strip()).strip()
+    if phrase.lower().startswith("the "):
+        phrase = phrase[4:]
+    return country_names().get(phrase.lower(), "")
+
+
+def affiliation_of(phrase: str) -> str:
+    """A country's display name, or a known organization's, or a proper-noun phrase."""
+    phrase = _POSSESSIVE.sub("", phrase.strip()).strip()
+    if phrase.lower().startswith("the "):
+        phrase = phrase[4:]
+    if not phrase:
+        return ""
+    if country := country_of(phrase):
+        return country
+    if org := organization_gazetteer().get(phrase):
+        return org.name
+    words = phrase.split()
+    if all(w[:1].isupper() or w.lower() in {"of", "for", "and", "the"} for w in words):
+        return phrase
+    return ""
+
+
+# -- people -------------------------------------------------------------------
+
+
+def _clean_name(text: str, start: int) -> tuple[str, int]:
+    """Strip honorifics before and a possessive after; return the name and its start."""
+    while True:
+        m = re.match(r"([A-Za-z.]+\.?)\s+", text)
+        if m and m.group(1).lower().rstrip(".") in HONORIFICS | {"h.e"}:
+            start += m.end()
+            text = text[m.end() :]
+            continue
+        break
+    text = _POSSESSIVE.sub("", text) if re.search(r"(?:'s|’s)$", text) else text
+    return text.strip(" ,"), start
+
+
+def _looks_like_name(name: str) -> bool:
+    words = name.split()
+    if len(words) < 2 or len(words) > 4:
+        return False
+    if any(ch.isdigit() or ch in "/@:#&()[]" for ch in name):
+        return False
+    for w in words:
+        if w.lower() in NAME_PARTICLES:
+            continue
+        if not w[:1].isupper():
+            return False
+    if organization_gazetteer().get(name) or country_of(name):
+        return False
+    # A title alone ("Prime Minister") or any word that is a known organization/country.
+    if any(organization_gazetteer().get(w) or country_of(w) for w in words):
+        return False
+    return not _TITLE_RE.fullmatch(name)
+
+
+def _in_boilerplate(start: int, boiler: list[tuple[int, int]]) -> bool:
+    return any(a <= start < b for a, b in boiler)
+
+
+def _title_before(text: str, start: int) -> tuple[str, str]:
+    """Role and affiliation from words just before a name: "[former] [Aff] Title NAME"."""
+    window = text[max(0, start - 120) : start]
+    m = re.search(
+        rf"(?:\b((?i:former|ex-|then-?))\s*)?"
+        rf"(?:((?:[A-Z][\w.&-]*|U\.S\.|U\.K\.)(?:\s+[A-Z][\w.&-]*){{0,3}}?(?:'s|’s)?)\s+)?"
+        rf"({_TITLE_PATTERN})\s+(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?\s+)?$",
+        window,
+    )
+    if not m:
+        return "", ""
+    role = m.group(3)
+    aff_text = m.group(2) or ""
+    if aff_text and _TITLE_RE.fullmatch(f"{aff_text} {role}"):
+        # "Prime Minister": the capitalised word was part of the title, not an affiliation.
+        role, aff_text = f"{aff_text} {role}", ""
+    # The affiliation must be a capitalised proper noun (case-insensitive match let "the" in).
+    aff = affiliation_of(aff_text)
+    if not aff and aff_text:
+        # "Summit host French President": keep only the last word(s) that resolve.
+        parts = aff_text.split()
+        for i in range(len(parts)):
+            aff = affiliation_of(" ".join(parts[i:]))
+            if aff and (country_of(" ".join(parts[i:])) or i == len(parts) - 1):
+                break
+            aff = ""
+    if m.group(1):
+        role = f"former {role}" if m.group(1).lower().startswith(("former", "ex")) else role
+    return role, aff
+
+
+def _parse_title_phrase(phrase: str) -> tuple[str, str]:
+    """ "the UK prime minister" / "China's permanent representative to the UN" /
+    "Secretary-General of ASEAN" -> (role, affiliation); ("", "") if no title."""
+    phrase = phrase.strip()
+    former = ""
+    m = re.match(r"(?:the|a|an)\s+", phrase, re.I)
+    if m:
+        phrase = phrase[m.end() :]
+    m = re.match(r"(former|ex-)\s*", phrase, re.I)
+    if m:
+        former, phrase = "former ", phrase[m.end() :]
+    aff = ""
+    # "the French president's special envoy": the office's owner gives the country.
+    owner = re.match(
+        r"(.*?)\s*\b(?:president|prime minister|premier|government|king)(?:'s|’s)\s+(.+)",
+        phrase,
+        re.IGNORECASE,
+    )
+    owner_prefix = ""
+    if owner:
+        owner_prefix, phrase = owner.group(1), owner.group(2)
+    title = _TITLE_RE.search(phrase)
+    if not title:
+        return "", ""
+    prefix = (owner_prefix + " " + phrase[: title.start()]).strip()
+    if prefix:
+        aff = affiliation_of(prefix)
+        if not aff:
+            return "", ""
+    role = phrase[title.start() :].strip()
+    tail = re.match(r"(.+?)\s+of\s+(?:the\s+)?([A-Z][\w.&-]*(?:\s+[A-Z][\w.&-]*){0,4})$", role)
+    if tail and (a := affiliation_of(tail.group(2))):
+        role, aff = tail.group(1), aff or a
+    return former + role, aff
+
+
+def _appositive_after(text: str, end: int) -> tuple[str, str]:
+    m = re.match(
+        r",\s+([^,.;:\n()“”\"]{3,90})(?=[,.;:)\n]|\s+(?:who|and|alongside|said)\b)", text[end:]
+    )
+    return _parse_title_phrase(m.group(1)) if m else ("", "")
+
+
+def _appositive_before(text: str, start: int) -> tuple[str, str]:
+    """ "UK prime minister, Rishi Sunak" / "Secretary-General of ASEAN, Dr. Kao Kim Hourn"."""
+    window = text[max(0, start - 140) : start]
+    m = re.search(r",\s+(?:(?:Dr|Mr|Mrs|Ms|Prof|H\.E)\.?\s+)?$", window)
+    if not m:
+        return "", ""
+    clause = window[: m.start()]
+    # The appositive runs from the last clause boundary that precedes its title word.
+    titles = list(_TITLE_RE.finditer(clause))
+    if not titles:
+        return "", ""
+    head = titles[-1]
+    # Walk back to where the appositive phrase starts (sentence start or ", ").
+    before = clause[: head.start()]
+    cuts = [m.end() for m in re.finditer(r"[,.:;]\s|\n", before)]
+    phrase = clause[cuts[-1] if cuts else 0 :].strip()
+    if len(phrase) > 90 or re.search(r"\b(?:said|says|told|including|and)\s*$", phrase):
+        return "", ""
+    return _parse_title_phrase(phrase)
+
+
+def _person_spans(text: str, doc: Doc) -> list[tuple[str, int, int]]:
+    """Candidate full-name spans: NER PERSON entities, names after a title, bylines."""
+    boiler = [(m.start(), m.end()) for m in _BOILERPLATE_RE.finditer(text)]
+    found: list[tuple[str, int, int]] = []
+    for ent in doc.ents:
+        if ent.label_ != "PERSON":
+            continue
+        name, start = _clean_name(ent.text, ent.start_char)
+        if _looks_like_name(name) and not _in_boilerplate(start, boiler):
+            found.append((name, start, start + len(name)))
+    # A title followed by two or three capitalised tokens is a name NER may miss.
+    for m in re.finditer(
+        rf"\b(?i:{_HEAD_RE})\s+(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?\s+)?({_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{1,2}})\b",
+        text,
+    ):
+        name = m.group(1)
+        words = name.split()
+        if _looks_like_name(name) and not _in_boilerplate(m.start(1), boiler):
+            found.append((name, m.start(1), m.end(1)))
+    for m in _BYLINE_RE.finditer(text):
+        found.append((m.group(1), m.start(1), m.end(1)))
+    return found
+
+
+def _short_forms(name: str) -> set[str]:
+    words = [w for w in name.split() if w.lower() not in NAME_PARTICLES]
+    forms = {words[-1]}
+    # Chinese, Korean and Cambodian names put the family name first ("Li said").
+    if len(words[0]) > 1 and not words[0].isupper():
+        forms.add(words[0])
+    return forms
+
+
+def extract_people(text: str, doc: Doc) -> list[PersonFound]:
+    spans = _person_spans(text, doc)
+    people: dict[str, PersonFound] = {}
+    taken: list[tuple[int, int]] = []
+    for name, start, end in sorted(spans, key=lambda s: (s[1], -(s[2] - s[1]))):
+        if any(a <= start < b or a < end <= b for a, b in taken):
+            continue
+        # A longer name already seen ("Li Qiang" vs a spurious "Qiang Li") is not merged.
+        person = people.setdefault(name, PersonFound(name=name))
+        person.mentions.append(Mention(text[start:end], start, end, "name"))
+        taken.append((start, end))
+    bylines = {m.group(1) for m in _BYLINE_RE.finditer(text)}
+    for person in people.values():
+        if person.name in bylines:
+            person.role = "author"
+            continue
+        for mention in person.mentions:
+            for finder in (
+                lambda m=mention: _title_before(text, m.start),
+                lambda m=mention: _appositive_before(text, m.start),
+                lambda m=mention: _appositive_after(text, m.end),
+            ):
+                role, aff = finder()
+                if role and (not person.role or (aff and not person.affiliation)):
+                    person.role, person.affiliation = role, aff
+            if person.role and person.affiliation:
+                break
+    # Short references: a family or given name alone, anywhere a full name is not.
+    for person in people.values():
+        for form in _short_forms(person.name):
+            for m in re.finditer(rf"(?<![\w-]){re.escape(form)}(?![\w-])", text):
+                if any(a <= m.start() < b for a, b in taken):
+                    continue
+                person.mentions.append(Mention(form, m.start(), m.end(), "short"))
+        person.mentions.sort(key=lambda m: m.start)
+    return list(people.values())
+
+
+# -- organizations -------------------------------------------------------------
+
+ORG_HEADS = {
+    "research": {"University", "Institute", "Academy", "Laboratory", "Lab", "Labs"},
+    "government": {
+        "Ministry",
+        "Department",
+        "Agency",
+        "Office",
+        "Authority",
+        "Bureau",
+        "Parliament",
+        "Congress",
+        "Senate",
+        "Administration",
+    },
+    "company": {"Inc", "Inc.", "Corp", "Corp.", "Corporation", "Ltd", "Company", "Technologies"},
+    "intergovernmental": {"Organization", "Organisation", "Union", "Assembly", "Council"},
+    "civil_society": {"Foundation", "Association", "Alliance", "Network", "Coalition"},
+}
+# Event and document words: such spans are not organizations ("the AI Era").
+NOT_ORG_WORDS = {
+    "Summit",
+    "Conference",
+    "Declaration",
+    "Plan",
+    "Statement",
+    "Agenda",
+    "Era",
+    "Forum",
+    "Regulation",
+    "Act",
+    "Context",
+    "Concerns",
+}
+MINISTRY_NAMES = {
+    "foreign": "Foreign Affairs",
+    "commerce": "Commerce",
+    "defence": "Defence",
+    "defense": "Defense",
+    "finance": "Finance",
+    "science": "Science and Technology",
+    "industry": "Industry and Information Technology",
+}
+
+
+def _org_kind(name: str) -> str:
+    words = name.replace(",", "").split()
+    for kind, heads in ORG_HEADS.items():
+        if words and words[-1] in heads:
+            return kind
+    return ""
+
+
+def extract_organizations(text: str, doc: Doc) -> list[OrganizationFound]:
+    orgs: dict[str, OrganizationFound] = {}
+    taken: list[tuple[int, int]] = []
+
+    def add(name: str, kind: str, start: int, end: int, mention_type: str = "name") -> None:
+        if any(a < end and start < b for a, b in taken):
+            return
+        org = orgs.setdefault(name, OrganizationFound(name=name, kind=kind))
+        org.mentions.append(Mention(text[start:end], start, end, mention_type))
+        taken.append((start, end))
+
+    gazetteer = organization_gazetteer()
+    # Longest alias first, so "UN General Assembly" wins over "UN".
+    for alias in sorted(gazetteer, key=len, reverse=True):
+        for m in re.finditer(rf"(?<![\w@#/.-]){re.escape(alias)}(?![\w-])", text):
+            org = gazetteer[alias]
+            add(org.name, org.kind, m.start(), m.end(), "name" if alias == org.name else "alias")
+    for m in re.finditer(r"\b([A-Z][a-z]+) administration\b", text):
+        if m.group(1) not in {"The", "This", "That", "Previous", "New"}:
+            add(m.group(0), "government", m.start(), m.end())
+    for m in re.finditer(
+        r"\b([A-Z][\w.]*(?:\s+[A-Z][\w.]*)?)(?:'s|’s)?\s+(foreign|commerce|defen[cs]e|finance|science|industry)\s+ministry\b",
+        text,
+        re.IGNORECASE,
+    ):
+        country = country_of(m.group(1))
+        if country and m.group(1)[:1].isupper():
+            name = f"Ministry of {MINISTRY_NAMES[m.group(2).lower()]} of {country}"
+            add(name, "government", m.start(), m.end(), "alias")
+    for ent in doc.ents:
+        if ent.label_ != "ORG":
+            continue
+        span = ent.text
+        start = ent.start_char
+        m = re.match(r"(?:the|The)\s+", span)
+        if m:
+            span, start = span[m.end() :], start + m.end()
+        span = re.sub(r"\s+\d{4}$", "", span).rstrip(" ,(")
+        words = span.split()
+        if not words or any(w.strip("()") in NOT_ORG_WORDS for w in words):
+            continue
+        if country_of(span) or any(ch in span for ch in "/@:"):
+            continue
+        kind = _org_kind(span)
+        if (
+            not kind
+            and re.fullmatch(r"[A-Z]{2,6}", span)
+            and span not in {"AI", "AGI", "LLM", "CEO"}
+        ):
+            kind = "other"
+        if kind:
+            add(span, kind, start, start + len(span))
+    for org in orgs.values():
+        org.mentions.sort(key=lambda m: m.start)
+    return sorted(orgs.values(), key=lambda o: o.mentions[0].start)
+
+
+def extract_actors(text: str, doc: Doc) -> tuple[list[PersonFound], list[OrganizationFound]]:
+    """People with role and affiliation, and organizations, each with exact mentions."""
+    organizations = extract_organizations(text, doc)
+    org_names = {o.name for o in organizations} | {
+        m.text for o in organizations for m in o.mentions
+    }
+    people = [p for p in extract_people(text, doc) if p.name not in org_names]
+    return people, organizations

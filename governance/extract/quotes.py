@@ -1,0 +1,310 @@
+"""Direct and partial quotations with their speaker resolved to a full name.
+
+quote_marks.py pairs the marks; here each quoted span is kept or dropped and
+attributed, trying in order:
+1. a cue after the closing mark in the same sentence (“…,” Li said / said Li);
+2. a cue before the opening mark (Sunak said: “…” / warning, “…”), or at the
+   end of the previous paragraph (She also said: / he stated,);
+3. an open-quote continuation: a paragraph reopening a quote the previous
+   paragraph left open takes that quote's speaker; a paragraph that is
+   wholly a quote right after an attributed quote paragraph takes its speaker;
+4. for a quote inside a sentence, the nearest actor-like grammatical subject
+   up the dependency tree (Vance warned against “excessive regulation”).
+Speakers are people (full names from PersonFound, pronouns resolved to the
+most recent person, "she" preferring a known woman), documents ("the
+declaration" or its name when the text gives it) or bodies. A span with no
+speaker is dropped: a quote nobody said cannot become a Statement.
+Capitalised title-like spans (“Action Plan for Global AI Governance”) are
+names, not speech; one- or two-word scare quotes need a person speaker.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from spacy.tokens import Doc
+
+from governance.extract.quote_marks import Quoted, find_quoted, is_title, paragraphs, word_count
+from governance.extract.types import OrganizationFound, PersonFound, QuoteFound
+
+SPEECH_VERBS = (
+    "said|says|say|saying|told|tells|added|adding|stated|states|noted|notes|stressed|"
+    "stressing|emphasi[sz]ed|emphasi[sz]ing|warned|warning|warns|argued|arguing|argues|"
+    "explained|remarked|declared|announced|urged|urging|insisted|wrote|writes|asked|"
+    "replied|continued|commented|observed|highlighted|underlined|underscored|"
+    "acknowledged|acknowledges|described|describes|called|calls|posted|tweeted|"
+    "concluded|cautioned|reiterated|pointed out|predicted|recalled|affirmed|"
+    "according to|reads|read|declares|proclaimed|promised|vowed|pledged"
+)
+_VERB_RE = re.compile(rf"\b(?:{SPEECH_VERBS})\b")
+_PRONOUN_RE = re.compile(r"\b(?:he|she|He|She)\b")
+DOC_NOUNS = (
+    "declaration|statement|resolution|communiqu[eé]|plan|report|document|agreement|"
+    "treaty|charter|framework|guidelines|letter|text|convention|principles|pact"
+)
+_DOC_RE = re.compile(rf"\b(?:[Tt]he|[Tt]his|[Ii]ts)\s+((?:[\w-]+\s+){{0,4}}?)((?i:{DOC_NOUNS}))\b")
+BODY_NOUNS = {"government", "ministry", "administration", "assembly", "council", "commission"}
+FEMALE_NAMES = {
+    "anne", "michelle", "ursula", "kamala", "margrethe", "gina", "theresa", "liz", "angela",
+    "giorgia", "hillary", "mary", "sarah", "jacinda", "amina", "doreen", "audrey", "fei-fei",
+    "mira", "daniela", "lina", "kristalina", "christine", "helen", "jane", "lucy", "emma",
+    "catherine", "maria", "marie", "elizabeth", "nicola", "rachel", "priti", "kemi", "yvette",
+    "penny", "chloe", "vera", "henna", "hua", "danielle", "rebecca", "laura", "julia",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A place in the text where a possible speaker is named."""
+
+    start: int
+    end: int
+    speaker: str  # resolved full name or document/body name; "" for an unresolved pronoun
+    person: bool
+
+
+@dataclass
+class Attribution:
+    speaker: str
+    cue_start: int
+    cue_end: int
+    person: bool
+
+
+class Speakers:
+    """Person mentions in reading order, for name look-up and pronoun resolution."""
+
+    def __init__(self, text: str, people: list[PersonFound]) -> None:
+        self.text = text
+        self.mentions = sorted(
+            ((m.start, m.end, p) for p in people for m in p.mentions if m.type != "pronoun"),
+            key=lambda x: x[0],
+        )
+        self.female = {p.name for p in people if _is_female(text, p)}
+
+    def at(self, start: int, end: int) -> str:
+        for m_start, m_end, person in self.mentions:
+            if m_start < end and start < m_end:
+                return person.name
+        return ""
+
+    def before(self, pos: int, pronoun: str) -> str:
+        """The most recent person before pos; "she" prefers a known woman, "he" a man."""
+        earlier = [p for s, _, p in self.mentions if s < pos]
+        if not earlier:
+            return ""
+        want_female = pronoun.lower() == "she"
+        for person in reversed(earlier):
+            if (person.name in self.female) == want_female:
+                return person.name
+        return earlier[-1].name
+
+
+def _is_female(text: str, person: PersonFound) -> bool:
+    if person.name.split()[0].lower() in FEMALE_NAMES:
+        return True
+    return any(re.search(r"\b(?:Ms|Mrs|Madam)\.?\s+$", text[: m.start]) for m in person.mentions)
+
+
+def _actors_in(text: str, start: int, end: int, speakers: Speakers, orgs: list[OrganizationFound]):
+    """Possible speakers named between start and end, in order."""
+    found: list[Actor] = []
+    for m_start, m_end, person in speakers.mentions:
+        if start <= m_start and m_end <= end:
+            spokes = re.search(
+                r"\b(?:[Aa]|[Tt]he)\s+(spokes(?:person|man|woman)\s+for)\s+(?:[\w.-]+\s+){0,3}$",
+                text[max(start, m_start - 60) : m_start],
+            )
+            if spokes:
+                # "A spokesperson for Prime Minister Keir Starmer" speaks for him, not as him.
+                found.append(Actor(m_start, m_end, f"spokesperson for {person.name}", True))
+            else:
+                found.append(Actor(m_start, m_end, person.name, True))
+    for m in _PRONOUN_RE.finditer(text, start, end):
+        found.append(Actor(m.start(), m.end(), speakers.before(m.start(), m.group()), True))
+    for m in _DOC_RE.finditer(text, start, end):
+        words = (m.group(1) + m.group(2)).split()
+        if all(w[0].isupper() for w in words) and len(words) > 1:
+            name = " ".join(words)  # "The Bletchley Declaration" names itself
+        else:
+            name = _document_name(text, m.start(), m.group(2).lower())
+        found.append(Actor(m.start(), m.end(), name, False))
+    for org in orgs:
+        for mention in org.mentions:
+            if start <= mention.start and mention.end <= end:
+                found.append(Actor(mention.start, mention.end, org.name, False))
+    return sorted(found, key=lambda a: a.start)
+
+
+def _document_name(text: str, pos: int, noun: str) -> str:
+    """ "the declaration" -> the last named one before it ("Bletchley Declaration")."""
+    names = re.findall(rf"\b((?:[A-Z][\w-]+\s+){{1,4}}{noun.capitalize()})\b", text[:pos])
+    if names:
+        return re.sub(r"^(?:The|This)\s+", "", names[-1])
+    return f"the {noun}"
+
+
+def _sentence_end(text: str, start: int, limit: int) -> int:
+    m = re.compile(r"(?<![A-Z])[.!?;](?=\s|$)|\n").search(text, start, limit)
+    return m.start() if m else limit
+
+
+def _cue_after(text: str, q: Quoted, p_end: int, speakers: Speakers, orgs) -> Attribution | None:
+    if q.close is None:
+        return None
+    pos = q.close + 1
+    m = re.match(r"[\s,.!?—–-]*", text[pos:p_end])
+    if m and "." in m.group():
+        # “…”. She also said: — a full stop after the mark starts a new sentence.
+        return None
+    pos += m.end() if m else 0
+    clause_end = _sentence_end(text, pos, min(p_end, pos + 140))
+    verb = _VERB_RE.search(text, pos, clause_end)
+    if not verb or verb.start() - pos > 45:
+        return None
+    for actor in _actors_in(text, pos, clause_end, speakers, orgs):
+        if actor.start - pos > 40:
+            break
+        if actor.speaker:
+            return Attribution(
+                actor.speaker,
+                min(actor.start, verb.start()),
+                max(actor.end, verb.end()),
+                actor.person,
+            )
+    return None
+
+
+def _cue_before(
+    text: str, start: int, end: int, speakers: Speakers, orgs, need_cue_end: bool
+) -> Attribution | None:
+    """A speech verb and its speaker in the last sentence of text[start:end]."""
+    before = text[start:end].rstrip()
+    if need_cue_end and not (
+        before.endswith((":", ",")) or re.search(rf"\b(?:{SPEECH_VERBS})(?:\s+that)?$", before)
+    ):
+        return None
+    bounds = [m.end() for m in re.finditer(r"(?<![A-Z])[.!?](?=\s)", before)]
+    s_start = start + (bounds[-1] if bounds else 0)
+    verbs = list(_VERB_RE.finditer(text, s_start, start + len(before)))
+    if not verbs:
+        return None
+    verb = verbs[-1]
+    actors = [a for a in _actors_in(text, s_start, verb.start(), speakers, orgs) if a.speaker]
+    # The last person before the verb is its subject ("Speaking to the FT, ..., Michelle
+    # Donelan, described"); failing a person, the first document or body named.
+    people = [a for a in actors if a.person]
+    chosen = people[-1] if people else (actors[0] if actors else None)
+    if chosen is None:
+        return None
+    return Attribution(chosen.speaker, chosen.start, verb.end(), chosen.person)
+
+
+def _subject(doc: Doc, q: Quoted, text: str, speakers: Speakers, orgs) -> Attribution | None:
+    """The first actor-like nominal subject up the dependency tree from the quote."""
+    span = doc.char_span(q.start, q.end, alignment_mode="expand")
+    if span is None:
+        return None
+    token = span.root
+    seen = 0
+    while seen < 12:
+        seen += 1
+        for child in token.children:
+            if child.dep_ not in ("nsubj", "nsubjpass") or child.i >= span.start:
+                continue
+            sub = doc[child.left_edge.i : child.i + 1]
+            actors = _actors_in(text, sub.start_char, sub.end_char, speakers, orgs)
+            if actors and actors[-1].speaker:
+                a = actors[-1]
+                return Attribution(a.speaker, a.start, token.idx + len(token), a.person)
+            if child.lemma_.lower() in BODY_NOUNS:
+                name = re.sub(r"^(?:[Tt]he)\s+", "", sub.text)
+                return Attribution(name, sub.start_char, sub.end_char, False)
+        if token.head is token:
+            return None
+        token = token.head
+    return None
+
+
+def _is_partial(text: str, q: Quoted, p_start: int) -> bool:
+    """Inside a sentence (a word right before the mark) or a short phrase: partial."""
+    if q.single or word_count(text[q.start : q.end]) < 5:
+        return True
+    before = text[p_start : q.open].rstrip()
+    return bool(before) and before[-1].isalnum()
+
+
+def extract_quotes(
+    text: str,
+    doc: Doc,
+    people: list[PersonFound],
+    organizations: list[OrganizationFound],
+) -> list[QuoteFound]:
+    """Quotations with speakers, one per paragraph of a multi-paragraph quote."""
+    speakers = Speakers(text, people)
+    paras = paragraphs(text)
+    quotes: list[QuoteFound] = []
+    last_by_paragraph: dict[int, Attribution] = {}
+    for q in find_quoted(text):
+        words = text[q.start : q.end]
+        p_start, p_end = paras[q.paragraph]
+        partial = _is_partial(text, q, p_start)
+        attribution = _cue_after(text, q, p_end, speakers, organizations)
+        if attribution is None:
+            attribution = _cue_before(text, p_start, q.open, speakers, organizations, not partial)
+        if attribution is None and text[p_start : q.open].strip() == "" and q.paragraph > 0:
+            prev = q.paragraph - 1
+            if q.continues or (_whole_paragraph(text, q, p_end) and prev in last_by_paragraph):
+                attribution = last_by_paragraph.get(prev)
+            else:
+                pp_start, pp_end = paras[prev]
+                attribution = _cue_before(text, pp_start, pp_end, speakers, organizations, True)
+        if attribution is None and partial:
+            attribution = _subject(doc, q, text, speakers, organizations)
+        if attribution is None or not attribution.speaker:
+            continue
+        if _naming(text, p_start, q) or (is_title(words) and not _cue_after_only(text, q, p_end)):
+            continue
+        if word_count(words) <= 2 and not attribution.person:
+            continue
+        quotes.append(
+            QuoteFound(
+                speaker=attribution.speaker,
+                text=words,
+                start=q.start,
+                end=q.end,
+                kind="partial" if partial else "direct",
+                cue_start=attribution.cue_start,
+                cue_end=attribution.cue_end,
+            )
+        )
+        if not partial:
+            last_by_paragraph[q.paragraph] = attribution
+    return quotes
+
+
+def _whole_paragraph(text: str, q: Quoted, p_end: int) -> bool:
+    after = text[(q.close + 1) if q.close is not None else q.end : p_end]
+    return not after.strip(' .,!?"”’')
+
+
+_NAMING_RE = re.compile(
+    r"\b(?:called|dubbed|known as|so-called|nicknamed|named|titled|entitled|themed|theme)"
+    r"(?:\s+(?:the|a|an|as))?[\s,:—–-]*$",
+    re.IGNORECASE,
+)
+
+
+def _naming(text: str, p_start: int, q: Quoted) -> bool:
+    """ "often called the ‘Godfather of AI’": a name or nickname, not speech."""
+    return bool(_NAMING_RE.search(text[max(p_start, q.open - 40) : q.open]))
+
+
+def _cue_after_only(text: str, q: Quoted, p_end: int) -> bool:
+    """A title-like span counts as speech only when a speech cue follows it at once."""
+    if q.close is None:
+        return False
+    return bool(
+        re.match(rf"[\s,.!?]*(?:\w+\s+){{0,3}}(?:{SPEECH_VERBS})\b", text[q.close + 1 : p_end])
+    )
