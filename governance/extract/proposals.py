@@ -1,0 +1,440 @@
+"""Proposals, commitments and measures ("who proposes/adopts/signs/imposes what") and the
+points of the plans they introduce.
+
+Pure functions over the text and its spaCy Doc: no database, no network.
+
+A proposal is a clause whose verb is one of the cue verbs below and whose doer can be
+read from the parse:
+- active: the subject ("China has proposed...", "The US and UK declined to sign...");
+  a verb under "decline/refuse to" or joined by "and" borrows the subject of its head;
+- passive: the "by" agent ("a resolution proposed by China", "a declaration backed by
+  approximately 60 nations").
+Strong cue verbs (propose, sign, adopt, endorse, commit, pledge, impose, ...) are enough by
+themselves; common verbs (announce, launch, release, unveil, establish, pass, ...) count
+only when what they act on is a governance thing (an organization, body, plan,
+declaration, resolution, framework, restriction, ...), so "Huawei announced a new phone"
+is not a proposal.
+Pronoun doers are resolved to the nearest name before them (he/she: a person; it/they:
+the previous proposer or organization/country); metonyms ("Beijing", "Washington") stay
+as written, the country step maps them. The recorded text is the whole sentence.
+
+Action-plan items: a sentence whose subject is the plan itself ("The plan advocates
+open-source collaboration and cross-border exchanges to bridge gaps in regulatory
+philosophies and technical standards") gives one item per coordinated object and per
+object of its purpose clause, worded as a gerund ("bridging gaps in technical
+standards"); a bulleted or numbered list after such a sentence or after a line ending
+in ":" gives one item per line. Items go to the nearest preceding proposal, preferring
+one whose sentence names a plan, declaration, resolution or the like.
+"""
+
+from __future__ import annotations
+
+import re
+
+from spacy.tokens import Doc, Span, Token
+
+from governance.extract.nlp import english
+from governance.extract.types import ProposalFound
+
+_STRONG = {
+    "propose", "sign", "adopt", "endorse", "commit", "pledge", "ratify", "impose",
+    "co-sponsor", "cosponsor", "sponsor", "call", "decline", "refuse",
+}  # fmt: skip
+_WEAK = {
+    "announce", "launch", "release", "unveil", "introduce", "establish", "create",
+    "set", "publish", "issue", "back", "approve", "pass", "put", "reject", "enact",
+    "initiate", "form", "found", "table", "submit", "agree",
+}  # fmt: skip
+# Verbs that need a particle or preposition to be a cue: "call for", "put forward", "set up".
+_NEEDS_PARTICLE = {"call": {"for"}, "put": {"forward"}, "set": {"up", "out"}}
+# "decline to sign": the refusal verb heads the cue verb.
+_REFUSALS = {"decline", "refuse", "fail"}
+# "is considering establishing": a thought about a proposal, not one.
+_TENTATIVE = {"consider", "mull", "weigh", "explore", "study"}
+
+_GOVERNANCE_NOUNS = {
+    "organization", "organisation", "body", "initiative", "plan", "declaration",
+    "resolution", "framework", "agreement", "treaty", "statement", "convention",
+    "proposal", "principle", "guideline", "regulation", "law", "act", "rule",
+    "restriction", "control", "measure", "standard", "pact", "charter", "code",
+    "partnership", "alliance", "network", "fund", "mechanism", "centre", "center",
+    "institute", "commission", "roadmap", "strategy", "programme", "program", "accord",
+    "commitment", "consensus", "sanction", "ban", "tariff", "policy", "bill",
+    "directive", "order", "compact", "protocol", "dialogue", "forum", "panel",
+    "council", "agency", "office", "platform", "blueprint", "governance", "moratorium",
+    "safeguard", "limit", "export", "cooperation", "action", "vision",
+}  # fmt: skip
+# What a plan-like subject is called when its points are listed.
+_PLAN_NOUNS = {
+    "plan", "initiative", "declaration", "resolution", "framework", "statement",
+    "document", "roadmap", "strategy", "agreement", "proposal", "charter", "blueprint",
+    "programme", "program", "accord", "pact", "treaty", "convention", "principle",
+}  # fmt: skip
+_ITEM_VERBS = {
+    "advocate", "call", "urge", "propose", "include", "outline", "set", "recommend",
+    "encourage", "promote", "cover", "list", "prioritize", "prioritise", "envisage",
+    "envision",
+}  # fmt: skip
+
+_BULLET = re.compile(r"^[ \t]*(?:[-•*▪●◦–]|\(?\d{1,2}[.)]|\(?[a-z][.)])[ \t]+(?P<item>\S.*)$")
+
+
+def extract_proposals(text: str, doc: Doc) -> list[ProposalFound]:
+    """Proposals in text order, each with the plan items listed with it."""
+    proposals: list[ProposalFound] = []
+    seen: set[tuple[int, str]] = set()
+    item_sentences: list[tuple[Span, list[str]]] = []
+    for sent in _sentences(text, doc):
+        items = _plan_items(sent, proposals)
+        if items is not None:
+            item_sentences.append((sent, items))
+            _attach(proposals, sent.start_char, items)
+            continue
+        for verb in sent:
+            found = _proposal_at(text, sent.doc, sent, verb, proposals)
+            if found is None:
+                continue
+            key = (found.start, found.proposer.lower())
+            if key not in seen:
+                seen.add(key)
+                proposals.append(found)
+    for start, items in _bullet_lists(text):
+        _attach(proposals, start, items)
+    return proposals
+
+
+def _sentences(text: str, doc: Doc) -> list[Span]:
+    """The doc's sentences; one that runs across a line break (a headline or dateline run
+    into the first paragraph) is parsed again line by line. The re-parsed text is padded
+    with spaces so its character offsets are the original text's."""
+    out: list[Span] = []
+    for sent in doc.sents:
+        if "\n" not in sent.text.strip():
+            out.append(sent)
+            continue
+        pos = sent.start_char
+        for line in text[sent.start_char : sent.end_char].split("\n"):
+            if line.strip():
+                sub = english()(" " * pos + line)
+                out.extend(s for s in sub.sents if s.text.strip())
+            pos += len(line) + 1
+    return out
+
+
+# --- Proposals ----------------------------------------------------------------------------
+
+
+def _is_boilerplate(line: str) -> bool:
+    """ "[Read More: ...]" links and other bracketed navigation are not article text."""
+    stripped = line.strip()
+    return stripped.startswith("[") or stripped.lower().startswith("read more")
+
+
+def _verb_phrase(verb: Token) -> str | None:
+    """The cue as written ("proposed", "called for", "declined to sign"), or None."""
+    lemma = verb.lemma_.lower()
+    if verb.pos_ not in {"VERB", "AUX"} or lemma not in _STRONG | _WEAK:
+        return None
+    if lemma in _REFUSALS:
+        return None  # read through the verb they govern: "declined to sign"
+    if verb.dep_ == "xcomp" and verb.head.lemma_.lower() in _TENTATIVE:
+        return None  # "Beijing is considering establishing ...": not yet a proposal
+    words = [verb.text]
+    needed = _NEEDS_PARTICLE.get(lemma)
+    if needed is not None:
+        particle = next(
+            (c for c in verb.children if c.lower_ in needed and c.dep_ in {"prt", "prep"}), None
+        )
+        if particle is None:
+            return None
+        words.append(particle.text)
+    if any(c.dep_ == "neg" for c in verb.children):
+        words.insert(0, "not")
+    head = verb.head
+    if verb.dep_ == "xcomp" and head.lemma_.lower() in _REFUSALS:
+        return f"{head.text} to {' '.join(words)}"
+    return " ".join(words)
+
+
+def _is_passive(verb: Token) -> bool:
+    if any(c.dep_ in {"auxpass", "nsubjpass"} for c in verb.children):
+        return True
+    return verb.dep_ in {"acl", "relcl"} and verb.tag_ == "VBN"
+
+
+def _object_tokens(verb: Token) -> list[Token]:
+    """What the verb acts on: its objects (and their subtrees), or for a passive
+    verb the thing that was proposed/signed/adopted."""
+    out: list[Token] = []
+    if _is_passive(verb):
+        if verb.dep_ in {"acl", "relcl"}:
+            out.append(verb.head)
+        out.extend(c for c in verb.children if c.dep_ == "nsubjpass")
+    for child in verb.children:
+        if child.dep_ in {"dobj", "attr", "oprd", "xcomp", "ccomp", "dative"}:
+            out.extend(child.subtree)
+        elif child.dep_ in {"prep", "prt"}:
+            out.extend(t for t in child.subtree if t is not child)
+    return out
+
+
+def _needs_governance_object(verb: Token) -> bool:
+    lemma = verb.lemma_.lower()
+    if lemma == "agree":  # "agreed to cooperate" commits; "agree on the urgency" does not
+        return not any(c.dep_ == "xcomp" for c in verb.children)
+    return lemma in _WEAK
+
+
+def _mentions_governance(tokens: list[Token]) -> bool:
+    return any(t.lemma_.lower() in _GOVERNANCE_NOUNS for t in tokens if t.pos_ in {"NOUN", "PROPN"})
+
+
+def _doer(verb: Token) -> Token | None:
+    """The token naming who does it: subject, "by" agent, or the subject of a head verb."""
+    if _is_passive(verb):
+        for child in verb.children:
+            if child.dep_ == "agent":
+                return next((c for c in child.children if c.dep_ == "pobj"), None)
+        return None
+    node = verb
+    for _ in range(4):
+        subject = next((c for c in node.children if c.dep_ in {"nsubj", "csubj"}), None)
+        if subject is not None:
+            return subject
+        if node.dep_ not in {"xcomp", "conj"} or node.head is node:
+            return None
+        node = node.head
+    return None
+
+
+_PHRASE_DROP = {"relcl", "acl", "appos", "punct", "prep"}
+
+
+def _phrase(text: str, token: Token) -> tuple[str, int, int]:
+    """The noun phrase of token, without relative clauses, appositions or "including ..."."""
+    kept: list[Token] = []
+
+    def walk(t: Token) -> None:
+        kept.append(t)
+        for child in t.children:
+            if child.dep_ in _PHRASE_DROP and not (child.dep_ == "prep" and child.lower_ == "of"):
+                continue
+            walk(child)
+
+    walk(token)
+    # Only the head's own line: a headline parsed into the next sentence is not part of it.
+    line_start = text.rfind("\n", 0, token.idx) + 1
+    line_end = text.find("\n", token.idx)
+    line_end = len(text) if line_end == -1 else line_end
+    kept = sorted(
+        (t for t in kept if line_start <= t.idx < line_end and not t.is_space), key=lambda t: t.i
+    )
+    # Contiguous from the first kept token to the last.
+    first, last = kept[0], kept[-1]
+    while first.i < last.i and (first.is_punct or first.lower_ in {"the", "a", "an"}):
+        first = first.doc[first.i + 1]
+    while last.i > first.i and last.is_punct:
+        last = last.doc[last.i - 1]
+    start, end = first.idx, last.idx + len(last)
+    return text[start:end], start, end
+
+
+def _resolve_pronoun(doc: Doc, pronoun: Token, proposals: list[ProposalFound]) -> str | None:
+    """He/she: the nearest person named before; it/they: the last proposer, or the
+    nearest country or organization named before."""
+    word = pronoun.lower_
+    before = [e for e in doc.ents if e.end <= pronoun.i]
+    if word in {"he", "she"}:
+        people = [e for e in before if e.label_ == "PERSON"]
+        return people[-1].text if people else None
+    if word in {"it", "they"}:
+        if proposals:
+            return proposals[-1].proposer
+        bodies = [e for e in before if e.label_ in {"GPE", "ORG", "NORP"}]
+        return bodies[-1].text if bodies else None
+    return None  # I/we/you: the speaker of a quote, the quotes step knows them
+
+
+def _proposal_at(
+    text: str, doc: Doc, sent: Span, verb: Token, proposals: list[ProposalFound]
+) -> ProposalFound | None:
+    phrase = _verb_phrase(verb)
+    if phrase is None:
+        return None
+    if _needs_governance_object(verb) and not _mentions_governance(_object_tokens(verb)):
+        return None
+    doer = _doer(verb)
+    if doer is None:
+        return None
+    if doer.pos_ == "PRON":
+        proposer = _resolve_pronoun(doc, doer, proposals)
+        if proposer is None:
+            return None
+    else:
+        proposer = _phrase(text, doer)[0]
+    if not proposer or proposer.lower() in {"who", "which", "that"}:
+        return None
+    start, end = _clause_bounds(text, sent, verb)
+    if _is_boilerplate(text[start:end]):
+        return None
+    return ProposalFound(proposer=proposer, text=text[start:end], start=start, end=end, verb=phrase)
+
+
+def _clause_bounds(text: str, sent: Span, verb: Token) -> tuple[int, int]:
+    """The sentence around the verb, cut at line breaks: spaCy runs a headline or a
+    dateline into the next paragraph's first sentence."""
+    line_start = text.rfind("\n", 0, verb.idx) + 1
+    line_end = text.find("\n", verb.idx)
+    if line_end == -1:
+        line_end = len(text)
+    start, end = max(sent.start_char, line_start), min(sent.end_char, line_end)
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+# --- Items --------------------------------------------------------------------------------
+
+
+def _plan_items(sent: Span, proposals: list[ProposalFound]) -> list[str] | None:
+    """Items if the sentence lists what a plan contains, else None."""
+    for verb in sent:
+        if verb.pos_ != "VERB" or verb.lemma_.lower() not in _ITEM_VERBS:
+            continue
+        subject = next((c for c in verb.children if c.dep_ == "nsubj"), None)
+        if subject is None or not _is_plan_subject(subject, proposals):
+            continue
+        items = _items_of(verb)
+        if items:
+            return items
+    return None
+
+
+def _is_plan_subject(subject: Token, proposals: list[ProposalFound]) -> bool:
+    if subject.lemma_.lower() in _PLAN_NOUNS and subject.pos_ == "NOUN":
+        return True
+    # "It calls for ...": only right after a proposal, whose plan "it" is.
+    return subject.lower_ == "it" and bool(proposals) and proposals[-1].end <= subject.idx
+
+
+def _conjuncts(token: Token) -> list[Token]:
+    out = [token]
+    for child in token.children:
+        if child.dep_ == "conj":
+            out.extend(_conjuncts(child))
+    return out
+
+
+def _own_words(token: Token, drop: set[str]) -> str:
+    """The token's phrase without its conjuncts and the given dependents."""
+    kept: list[Token] = []
+
+    def walk(t: Token) -> None:
+        kept.append(t)
+        for child in t.children:
+            if child.dep_ in {"conj", "cc", "punct"} | drop:
+                continue
+            walk(child)
+
+    walk(token)
+    kept.sort(key=lambda t: t.i)
+    while kept and kept[0].lower_ in {"the", "a", "an"}:
+        kept.pop(0)
+    if not kept:
+        return ""
+    doc = token.doc
+    return doc[kept[0].i : kept[-1].i + 1].text
+
+
+def _gerund(verb: Token) -> str:
+    lemma = verb.lemma_.lower()
+    if lemma.endswith("ie"):
+        return lemma[:-2] + "ying"
+    if lemma.endswith("e") and not lemma.endswith(("ee", "ye", "oe")):
+        return lemma[:-1] + "ing"
+    return lemma + "ing"
+
+
+def _items_of(verb: Token) -> list[str]:
+    """Coordinated objects of the verb, then what its purpose clause would achieve."""
+    items: list[str] = []
+    objects = [c for c in verb.children if c.dep_ in {"dobj", "attr"}]
+    for prep in (c for c in verb.children if c.dep_ == "prep" and c.lower_ in {"for", "to"}):
+        objects.extend(c for c in prep.children if c.dep_ == "pobj")
+    for obj in objects:
+        for conj in _conjuncts(obj):
+            words = _own_words(conj, drop={"relcl"})
+            if words:
+                items.append(words)
+    purposes = [
+        c
+        for c in verb.children
+        if c.dep_ in {"xcomp", "advcl"} and any(a.lower_ == "to" for a in c.children)
+    ]
+    for purpose in purposes:
+        for action in _conjuncts(purpose):
+            items.extend(_purpose_items(action))
+    return [i for i in items if i]
+
+
+def _purpose_items(action: Token) -> list[str]:
+    """ "to bridge gaps in X and Y" -> ["bridging gaps in X", "bridging gaps in Y"]."""
+    head = _gerund(action)
+    obj = next((c for c in action.children if c.dep_ == "dobj"), None)
+    prep = next((c for c in action.children if c.dep_ == "prep"), None)
+    if obj is not None and prep is None:
+        prep = next((c for c in obj.children if c.dep_ == "prep"), None)
+    base = head if obj is None else f"{head} {_own_words(obj, drop={'prep', 'relcl', 'acl'})}"
+    pobj = next((c for c in prep.children if c.dep_ == "pobj"), None) if prep else None
+    if pobj is None:
+        # "to help countries strengthen AI capacity": the whole clause, as a gerund.
+        rest = [t for t in action.subtree if t.i > action.i]
+        tail = action.doc[rest[0].i : rest[-1].i + 1].text if rest else ""
+        return [f"{head} {tail}".strip().rstrip(",;.")]
+    return [f"{base} {prep.text} {_own_words(c, drop={'relcl', 'acl'})}" for c in _conjuncts(pobj)]
+
+
+def _bullet_lists(text: str) -> list[tuple[int, list[str]]]:
+    """Blocks of bulleted/numbered lines introduced by a line ending in ":" or naming a plan."""
+    blocks: list[tuple[int, list[str]]] = []
+    lines = text.splitlines(keepends=True)
+    offset = 0
+    intro_ok = False
+    current: list[str] = []
+    current_start = 0
+    for line in lines:
+        m = _BULLET.match(line.rstrip("\r\n"))
+        if m and intro_ok:
+            if not current:
+                current_start = offset
+            current.append(m.group("item").strip().rstrip(";,.").removesuffix(" and").strip())
+        elif line.strip():
+            if current:
+                blocks.append((current_start, current))
+                current = []
+            stripped = line.strip().lower()
+            intro_ok = stripped.endswith(":") or any(
+                re.search(rf"\b{noun}s?\b", stripped) for noun in _PLAN_NOUNS
+            )
+        offset += len(line)
+    if current:
+        blocks.append((current_start, current))
+    return blocks
+
+
+def _attach(proposals: list[ProposalFound], start: int, items: list[str]) -> None:
+    """Give items to the nearest earlier proposal, preferring one that names a plan."""
+    earlier = [p for p in proposals if p.start < start]
+    if not earlier:
+        return
+    plans = [
+        p
+        for p in earlier
+        if any(re.search(rf"\b{noun}s?\b", p.text, re.IGNORECASE) for noun in _PLAN_NOUNS)
+    ]
+    target = (plans or earlier)[-1]
+    for item in items:
+        if item not in target.items:
+            target.items.append(item)
