@@ -124,7 +124,8 @@ _TITLE_RE = re.compile(_TITLE_PATTERN)
 # A name token: capitalised word ("Qiang", "O'Neill", "Jean-Noël") or initials ("JD").
 _NAME_TOKEN = r"(?:[A-Z][a-zà-ÿ]+(?:[-'’][A-Za-zà-ÿ]+)*|[A-Z]{1,2}\.?(?:[A-Z]\.)?)"
 _BYLINE_RE = re.compile(
-    rf"^[ \t]*(?:By|Posted by:?|Written by:?|Author:)[ \t]+({_NAME_TOKEN}(?:[ \t]+{_NAME_TOKEN}){{1,2}})[ \t]*$",
+    rf"^[ \t]*(?:By|Posted by:?|Written by:?|Author:)[ \t]+"
+    rf"({_NAME_TOKEN}(?:[ \t]+{_NAME_TOKEN}){{1,2}})[ \t]*$",
     re.MULTILINE,
 )
 _POSSESSIVE = re.compile(r"(?:'s|’s|'|’)$")
@@ -215,6 +216,8 @@ def _looks_like_name(name: str) -> bool:
         return False
     if any(ch.isdigit() or ch in "/@:#&()[]" for ch in name):
         return False
+    if not words[0][:1].isupper():
+        return False
     for w in words:
         if w.lower() in NAME_PARTICLES:
             continue
@@ -235,9 +238,10 @@ def _in_boilerplate(start: int, boiler: list[tuple[int, int]]) -> bool:
 def _title_before(text: str, start: int) -> tuple[str, str]:
     """Role and affiliation from words just before a name: "[former] [Aff] Title NAME"."""
     window = text[max(0, start - 120) : start]
+    window = window[window.rfind("\n") + 1 :]  # a title never crosses a line break
     m = re.search(
         rf"(?:\b((?i:former|ex-|then-?))\s*)?"
-        rf"(?:((?:[A-Z][\w.&-]*|U\.S\.|U\.K\.)(?:\s+[A-Z][\w.&-]*){{0,3}}?(?:'s|’s)?)\s+)?"
+        rf"(?:((?:[A-Z][\w.&-]*|U\.S\.|U\.K\.)(?:[ ]+[A-Z][\w.&-]*){{0,3}}?(?:'s|’s)?)[ ]+)?"
         rf"({_TITLE_PATTERN})\s+(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?\s+)?$",
         window,
     )
@@ -343,7 +347,6 @@ def _person_spans(text: str, doc: Doc) -> list[tuple[str, int, int]]:
         text,
     ):
         name = m.group(1)
-        words = name.split()
         if _looks_like_name(name) and not _in_boilerplate(m.start(1), boiler):
             found.append((name, m.start(1), m.end(1)))
     for m in _BYLINE_RE.finditer(text):
@@ -352,7 +355,15 @@ def _person_spans(text: str, doc: Doc) -> list[tuple[str, int, int]]:
 
 
 def _short_forms(name: str) -> set[str]:
-    words = [w for w in name.split() if w.lower() not in NAME_PARTICLES]
+    all_words = name.split()
+    particle = next(
+        (i for i, w in enumerate(all_words[1:], 1) if w.lower() in NAME_PARTICLES), None
+    )
+    if particle is not None:
+        # "von der Leyen" (and "Von der Leyen" opening a sentence) is the short form.
+        surname = " ".join(all_words[particle:])
+        return {surname, surname[0].upper() + surname[1:]}
+    words = [w for w in all_words if w.lower() not in NAME_PARTICLES]
     forms = {words[-1]}
     # Chinese, Korean and Cambodian names put the family name first ("Li said").
     if len(words[0]) > 1 and not words[0].isupper():
@@ -473,14 +484,27 @@ def extract_organizations(text: str, doc: Doc) -> list[OrganizationFound]:
         if m.group(1) not in {"The", "This", "That", "Previous", "New"}:
             add(m.group(0), "government", m.start(), m.end())
     for m in re.finditer(
-        r"\b([A-Z][\w.]*(?:\s+[A-Z][\w.]*)?)(?:'s|’s)?\s+(foreign|commerce|defen[cs]e|finance|science|industry)\s+ministry\b",
+        r"\b([A-Z][\w.]*(?: [A-Z][\w.]*)?)(?:'s|’s)? "
+        r"(?i:(foreign|commerce|defen[cs]e|finance|science|industry) ministry)\b",
         text,
-        re.IGNORECASE,
     ):
         country = country_of(m.group(1))
         if country and m.group(1)[:1].isupper():
             name = f"Ministry of {MINISTRY_NAMES[m.group(2).lower()]} of {country}"
             add(name, "government", m.start(), m.end(), "alias")
+    # Capitalised phrases ending in an organization word, which NER misses inside quotes.
+    heads = "|".join(sorted({h for hs in ORG_HEADS.values() for h in hs if h.isalpha()}))
+    for m in re.finditer(
+        rf"\b(?:[A-Z][\w&-]*\s+(?:(?:of|for|on|and)\s+)?){{1,6}}(?:{heads})\b"
+        rf"(?:\s+(?:of|for|on)\s+(?:the\s+)?[A-Z][\w-]*(?:\s+[A-Z][\w-]*){{0,3}})?",
+        text,
+    ):
+        span, start = m.group(), m.start()
+        if span.startswith(("The ", "This ", "A ")):
+            span, start = span.split(" ", 1)[1], start + len(span.split(" ", 1)[0]) + 1
+        if len(span.split()) >= 2 and not any(w in NOT_ORG_WORDS for w in span.split()):
+            kind = _org_kind(span) or _org_kind(span.split(" of ")[0]) or "other"
+            add(span, kind, start, start + len(span))
     for ent in doc.ents:
         if ent.label_ != "ORG":
             continue

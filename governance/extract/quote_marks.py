@@ -1,3 +1,5 @@
+# Curly quotation marks are this module's subject, not typos.
+# ruff: noqa: RUF002, RUF003
 """Where the quotation marks are: quoted spans per paragraph, before any attribution.
 
 News text mixes curly (“ ” ‘ ’) and straight (" ') marks, and a quote that runs

@@ -1,3 +1,5 @@
+# Curly quotation marks are this module's subject, not typos.
+# ruff: noqa: RUF002
 """Direct and partial quotations with their speaker resolved to a full name.
 
 quote_marks.py pairs the marks; here each quoted span is kept or dropped and
@@ -51,6 +53,8 @@ FEMALE_NAMES = {
     "mira", "daniela", "lina", "kristalina", "christine", "helen", "jane", "lucy", "emma",
     "catherine", "maria", "marie", "elizabeth", "nicola", "rachel", "priti", "kemi", "yvette",
     "penny", "chloe", "vera", "henna", "hua", "danielle", "rebecca", "laura", "julia",
+    "mélanie", "melanie", "kristi", "nancy", "elisabeth", "ségolène", "clara",
+    "anna", "sophie", "isabelle", "claudia", "dina", "meredith", "joanna", "lisa",
 }  # fmt: skip
 
 
@@ -161,10 +165,11 @@ def _cue_after(text: str, q: Quoted, p_end: int, speakers: Speakers, orgs) -> At
     pos += m.end() if m else 0
     clause_end = _sentence_end(text, pos, min(p_end, pos + 140))
     verb = _VERB_RE.search(text, pos, clause_end)
-    if not verb or verb.start() - pos > 45:
+    # Room for a title before the name: “…,” Dutch Digital Minister Alexandra van Huffelen said.
+    if not verb or verb.start() - pos > 90:
         return None
     for actor in _actors_in(text, pos, clause_end, speakers, orgs):
-        if actor.start - pos > 40:
+        if actor.start - pos > 60:
             break
         if actor.speaker:
             return Attribution(
@@ -244,7 +249,7 @@ def extract_quotes(
     """Quotations with speakers, one per paragraph of a multi-paragraph quote."""
     speakers = Speakers(text, people)
     paras = paragraphs(text)
-    quotes: list[QuoteFound] = []
+    found: list[tuple[Quoted, bool, Attribution | None]] = []
     last_by_paragraph: dict[int, Attribution] = {}
     for q in find_quoted(text):
         words = text[q.start : q.end]
@@ -262,16 +267,22 @@ def extract_quotes(
                 attribution = _cue_before(text, pp_start, pp_end, speakers, organizations, True)
         if attribution is None and partial:
             attribution = _subject(doc, q, text, speakers, organizations)
-        if attribution is None or not attribution.speaker:
-            continue
         if _naming(text, p_start, q) or (is_title(words) and not _cue_after_only(text, q, p_end)):
             continue
-        if word_count(words) <= 2 and not attribution.person:
+        found.append((q, partial, attribution))
+        if not partial and attribution is not None:
+            last_by_paragraph[q.paragraph] = attribution
+    _share_along_chains(found)
+    quotes: list[QuoteFound] = []
+    for q, partial, attribution in found:
+        if attribution is None or not attribution.speaker:
+            continue
+        if word_count(text[q.start : q.end]) <= 2 and not attribution.person:
             continue
         quotes.append(
             QuoteFound(
                 speaker=attribution.speaker,
-                text=words,
+                text=text[q.start : q.end],
                 start=q.start,
                 end=q.end,
                 kind="partial" if partial else "direct",
@@ -279,9 +290,25 @@ def extract_quotes(
                 cue_end=attribution.cue_end,
             )
         )
-        if not partial:
-            last_by_paragraph[q.paragraph] = attribution
     return quotes
+
+
+def _share_along_chains(found: list[tuple[Quoted, bool, Attribution | None]]) -> None:
+    """A quote over several paragraphs often names its speaker only at the end
+    (“…,” von der Leyen said.): every paragraph of the chain takes that speaker."""
+    chains: list[list[int]] = []
+    for i, (q, _, _) in enumerate(found):
+        if q.continues and chains and found[chains[-1][-1]][0].close is None:
+            chains[-1].append(i)
+        else:
+            chains.append([i])
+    for chain in chains:
+        known = [found[i][2] for i in chain if found[i][2] is not None]
+        if not known:
+            continue
+        for i in chain:
+            if found[i][2] is None:
+                found[i] = (found[i][0], found[i][1], known[0])
 
 
 def _whole_paragraph(text: str, q: Quoted, p_end: int) -> bool:
