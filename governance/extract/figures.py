@@ -168,12 +168,16 @@ def _text(text: str, doc: Doc, first: int, last: int) -> str:
     return text[doc[first].idx : doc[last].idx + len(doc[last])]
 
 
-def _unit_phrase(text: str, doc: Doc, i: int) -> tuple[str, int] | None:
+def _unit_phrase(text: str, doc: Doc, i: int, hyphenated: bool = False) -> tuple[str, int] | None:
     """The counted noun phrase starting at token i: (unit, index of its last token)."""
     groups = _word_groups(doc, i)
     taken: list[tuple[int, int]] = []
     for first, last in groups:
         if not _is_np_word(doc, first, last):
+            break
+        # "40 billion yuan last year": a time phrase ends the unit, except the word
+        # glued to the number ("three-day event").
+        if doc[first].ent_type_ in {"DATE", "TIME"} and not (hyphenated and not taken):
             break
         taken.append((first, last))
     nouns = [k for k, (f, la) in enumerate(taken) if _is_noun(doc, f, la)]
@@ -289,19 +293,20 @@ def _figure_at(
     hyphenated = _hyphen_after(doc, last)
     if spelled and tok.lower_ == "one" and not hyphenated:
         return None, i + 1
-    if _in_date_or_time(doc, i) and not hyphenated:
-        return None, i + 1
     currency = ""
     if i > 0 and doc[i - 1].lower_ in _CURRENCY_SIGNS:  # "$40 billion", "over $1 billion"
         currency = _CURRENCY_SIGNS[doc[i - 1].lower_]
         qualifier, start = _qualifier(doc, i - 1)
     else:
         qualifier, start = _qualifier(doc, i)
-    if qualifier == "exact" and not currency and _is_label_number(doc, i):
-        return None, last + 1
-    if not spelled and _YEAR.match(tok.text) and qualifier == "exact":
-        nxt = doc[last + 1] if last + 1 < len(doc) else None
-        if nxt is None or nxt.tag_ != "NNS":  # "2025" is a year; "2000 delegates" a count
+    if qualifier == "exact" and not hyphenated:
+        # NER calls "Over 2000" a DATE too, so only an unqualified number is taken as one.
+        if _in_date_or_time(doc, i):
+            return None, i + 1
+        if not currency and _is_label_number(doc, i):
+            return None, last + 1
+        # "the 2023 rules", "2025": years. A count this size is written "2,000" or qualified.
+        if not spelled and _YEAR.match(tok.text):
             return None, last + 1
     while last + 1 < len(doc) and doc[last + 1].lower_ in _SCALES:
         value *= _SCALES[doc[last + 1].lower_]
@@ -320,7 +325,7 @@ def _figure_at(
     elif nxt < len(doc) and doc[nxt].lower_ == "percent":
         unit, end_tok = "percent", nxt
     else:
-        phrase = _unit_phrase(text, doc, nxt + 1 if hyphenated else nxt)
+        phrase = _unit_phrase(text, doc, nxt + 1 if hyphenated else nxt, hyphenated)
         if phrase is not None:
             unit, end_tok = phrase
         elif currency:

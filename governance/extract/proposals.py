@@ -62,7 +62,9 @@ _GOVERNANCE_NOUNS = {
     "commitment", "consensus", "sanction", "ban", "tariff", "policy", "bill",
     "directive", "order", "compact", "protocol", "dialogue", "forum", "panel",
     "council", "agency", "office", "platform", "blueprint", "governance", "moratorium",
-    "safeguard", "limit", "export", "cooperation", "action", "vision",
+    "safeguard", "limit", "export", "cooperation", "action", "vision", "group",
+    "process", "coalition", "taskforce", "force", "hub", "lab", "laboratory", "registry",
+    "observatory", "consortium", "summit", "watchdog", "regime",
 }  # fmt: skip
 # What a plan-like subject is called when its points are listed.
 _PLAN_NOUNS = {
@@ -147,6 +149,9 @@ def _verb_phrase(verb: Token) -> str | None:
         )
         if particle is None:
             return None
+        objects = [c for c in particle.children if c.dep_ == "pobj"]
+        if any(o.ent_type_ in {"DATE", "TIME"} for o in objects):
+            return None  # "called on each other for an hour"
         words.append(particle.text)
     if any(c.dep_ == "neg" for c in verb.children):
         words.insert(0, "not")
@@ -306,9 +311,8 @@ def _plan_items(sent: Span, proposals: list[ProposalFound]) -> list[str] | None:
         subject = next((c for c in verb.children if c.dep_ == "nsubj"), None)
         if subject is None or not _is_plan_subject(subject, proposals):
             continue
-        items = _items_of(verb)
-        if items:
-            return items
+        # Empty for "The plan calls for:" — its points follow as a list.
+        return _items_of(verb) or _items_from_text(sent, verb)
     return None
 
 
@@ -377,6 +381,45 @@ def _items_of(verb: Token) -> list[str]:
         for action in _conjuncts(purpose):
             items.extend(_purpose_items(action))
     return [i for i in items if i]
+
+
+_SPLIT = re.compile(r"\s*[,;]\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+")
+_PURPOSE = re.compile(r"\s+to\s+(?P<verb>[a-z]+)\s+(?P<rest>.+)$")
+_PREP = re.compile(r"^(?P<base>.+?\s(?:in|on|of|for|between|across|among)\s)(?P<objects>.+)$")
+
+
+def _items_from_text(sent: Span, verb: Token) -> list[str]:
+    """When the parse of a list goes wrong ("capacity building and data sharing" read as
+    a clause), split the words after the verb at commas and "and" instead."""
+    after = verb.doc[verb.i + 1 : sent.end]
+    if after and after[0].lower_ in {"for", "out"}:
+        after = after[1:]
+    words = after.text.strip().rstrip(".:;").strip()
+    if not words:
+        return []
+    purpose = _PURPOSE.search(words)
+    objects = words[: purpose.start()] if purpose else words
+    items = [_strip_article(p) for p in _SPLIT.split(objects) if p.strip()]
+    if purpose:
+        lemma = purpose.group("verb")
+        gerund = (lemma[:-1] if lemma.endswith("e") and not lemma.endswith("ee") else lemma) + "ing"
+        rest = purpose.group("rest")
+        m = _PREP.match(rest)
+        if m:
+            items += [
+                f"{gerund} {m.group('base')}{o}" for o in _SPLIT.split(m.group("objects")) if o
+            ]
+        else:
+            items.append(f"{gerund} {rest}")
+    return [i for i in items if i]
+
+
+def _strip_article(words: str) -> str:
+    words = words.strip()
+    for article in ("the ", "a ", "an "):
+        if words.lower().startswith(article):
+            return words[len(article) :]
+    return words
 
 
 def _purpose_items(action: Token) -> list[str]:

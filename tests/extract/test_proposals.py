@@ -1,0 +1,66 @@
+"""Proposals, commitments, measures and plan items (governance/extract/proposals.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from governance.extract.nlp import english
+from governance.extract.proposals import extract_proposals
+from governance.extract.types import ProposalFound
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "extraction"
+SEED = Path("/work/shared/seed/waic-2025-article.txt")
+CASES: list[dict[str, Any]] = yaml.safe_load((FIXTURES / "proposals.yaml").read_text())
+
+
+def proposals(text: str) -> list[ProposalFound]:
+    found = extract_proposals(text, english()(text))
+    for p in found:
+        assert text[p.start : p.end] == p.text
+    return found
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["text"][:50] for c in CASES])
+def test_fixture_case(case: dict[str, Any]) -> None:
+    found = proposals(case["text"])
+    got = [(p.proposer, p.verb) for p in found]
+    for expected in case["proposals"]:
+        key = (expected["proposer"], expected["verb"])
+        assert key in got, f"missing {key}; got {got}"
+        items = found[got.index(key)].items
+        for item in expected.get("items", []):
+            assert item in items, f"missing item {item!r}; got {items}"
+    if case.get("exact"):
+        assert len(got) == len(case["proposals"]), got
+
+
+def test_text_is_the_sentence_not_the_headline_above_it() -> None:
+    text = "Leaders Meet in Seoul\n\nTen countries signed the Seoul Declaration on Tuesday."
+    (p,) = proposals(text)
+    assert p.text == "Ten countries signed the Seoul Declaration on Tuesday."
+    assert p.proposer == "Ten countries"
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="seed article not on this machine")
+def test_seed_article_proposals_and_items() -> None:
+    text = SEED.read_text()
+    found = {(p.proposer.replace("’", "'"), p.verb): p for p in proposals(text)}
+    body = found[("China", "proposed")]
+    assert body.text.startswith("Shanghai: China has proposed the creation of an international")
+    plan = found[("China's foreign ministry", "released")]
+    assert "Action Plan for Global AI Governance" in plan.text
+    assert plan.items == [
+        "open-source collaboration",
+        "cross-border exchanges",
+        "bridging gaps in regulatory philosophies",
+        "bridging gaps in technical standards",
+    ]
+    measure = found[("Washington", "imposed")]
+    assert measure.text.startswith("Washington has imposed stringent export restrictions on China")
+    # Ma Zhaoxu's "Beijing is considering establishing the headquarters" is about
+    # proposal 1, not a new one.
+    assert len(found) == 3
