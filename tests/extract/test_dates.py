@@ -12,6 +12,7 @@ import yaml
 from governance.extract.figures import extract_dates
 from governance.extract.nlp import english
 from governance.extract.types import DateFound
+from tests.extract import newsdev as devset
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "extraction"
 SEED = Path("/work/shared/seed/waic-2025-article.txt")
@@ -59,3 +60,25 @@ def test_seed_article_dates() -> None:
     assert ("today", datetime.date(2025, 7, 26)) in got
     # "three-day" is a duration (a figure), not a date.
     assert not any(t.startswith("three") for t, _ in got)
+
+
+@pytest.mark.skipif(not devset.available(), reason="news-dev set not on this machine")
+@pytest.mark.parametrize("name", sorted(devset.labels()))
+def test_devset_labelled_dates(name: str) -> None:
+    text = devset.article(name)
+    found = dates(text, devset.published(name))
+    wanted = devset.labels()[name]["dates"]
+    hits = [w for w in wanted if any(d.text == w and d.date is not None for d in found)]
+    print(f"{name}: dates recall {devset.recall(len(hits), len(wanted)):.2f}")
+    assert hits == wanted, f"missing {set(wanted) - set(hits)}; found {found}"
+
+
+def test_devset_relative_dates_resolve() -> None:
+    if not devset.available():
+        pytest.skip("news-dev set not on this machine")
+    name = "13-ecns-unga-china-led-capacity-building-resolution-july-2024.txt"
+    found = dates(devset.article(name), datetime.date(2024, 7, 3))
+    assert {d.date for d in found if d.text == "Monday"} == {datetime.date(2024, 7, 1)}
+    name = "07-export-org-uk-bletchley-declaration-28-countries.txt"
+    found = dates(devset.article(name), devset.published(name))
+    assert ("1 November", datetime.date(2023, 11, 1)) in {(d.text, d.date) for d in found}

@@ -11,6 +11,7 @@ import yaml
 from governance.extract.figures import extract_figures
 from governance.extract.nlp import english
 from governance.extract.types import FigureFound
+from tests.extract import newsdev as devset
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "extraction"
 SEED = Path("/work/shared/seed/waic-2025-article.txt")
@@ -67,3 +68,15 @@ def test_seed_article_yields_every_figure_in_facts() -> None:
     # "WAIC 2025", "2025 World Artificial Intelligence Conference", the tweet link: no figures.
     spans = [s for s, *_ in described(text, figures(text))]
     assert not any("2025" in s or "twitter" in s for s in spans)
+
+
+@pytest.mark.skipif(not devset.available(), reason="news-dev set not on this machine")
+@pytest.mark.parametrize("name", sorted(devset.labels()))
+def test_devset_labelled_numbers(name: str) -> None:
+    """Every labelled number phrase ("over 1,000 representatives") is a figure's span."""
+    text = devset.article(name)
+    spans = [s for s, *_ in described(text, figures(text))]
+    wanted = devset.labels()[name]["numbers"]
+    hits = [w for w in wanted if w in spans]
+    print(f"{name}: figures recall {devset.recall(len(hits), len(wanted)):.2f}")
+    assert hits == wanted, f"missing {set(wanted) - set(hits)}; found {spans}"

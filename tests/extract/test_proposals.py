@@ -11,6 +11,7 @@ import yaml
 from governance.extract.nlp import english
 from governance.extract.proposals import extract_proposals
 from governance.extract.types import ProposalFound
+from tests.extract import newsdev as devset
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "extraction"
 SEED = Path("/work/shared/seed/waic-2025-article.txt")
@@ -64,3 +65,45 @@ def test_seed_article_proposals_and_items() -> None:
     # Ma Zhaoxu's "Beijing is considering establishing the headquarters" is about
     # proposal 1, not a new one.
     assert len(found) == 3
+
+
+# The labels describe each proposal in words; these are what must be read for each:
+# (proposer, verb, a phrase of the sentence).
+DEV_PROPOSALS = {
+    "02-pandaily-waic2025-world-ai-cooperation-organization.txt": [
+        ("Chinese government", "announced", "World Artificial Intelligence Cooperation"),
+    ],
+    "07-export-org-uk-bletchley-declaration-28-countries.txt": [
+        ("signatories", "committed", "international cooperation and information sharing"),
+    ],
+    "10-thedayafterai-paris-summit-us-uk-decline.txt": [
+        ("United States and United Kingdom", "declined to sign", "declaration"),
+    ],
+    "13-ecns-unga-china-led-capacity-building-resolution-july-2024.txt": [
+        ("United Nations General Assembly", "adopted", "resolution"),
+    ],
+}
+
+
+@pytest.mark.skipif(not devset.available(), reason="news-dev set not on this machine")
+@pytest.mark.parametrize("name", sorted(DEV_PROPOSALS))
+def test_devset_labelled_proposals(name: str) -> None:
+    found = proposals(devset.article(name))
+    wanted = DEV_PROPOSALS[name]
+    hits = [
+        w for w in wanted if any((p.proposer, p.verb) == w[:2] and w[2] in p.text for p in found)
+    ]
+    print(f"{name}: proposals recall {devset.recall(len(hits), len(wanted)):.2f}")
+    assert hits == wanted, [(p.proposer, p.verb, p.text[:60]) for p in found]
+
+
+def test_devset_more_participants() -> None:
+    """Signatories and refusers beyond the labelled proposal: the participation step uses them."""
+    if not devset.available():
+        pytest.skip("news-dev set not on this machine")
+    found = proposals(devset.article("10-thedayafterai-paris-summit-us-uk-decline.txt"))
+    assert ("approximately 60 nations", "backed") in [(p.proposer, p.verb) for p in found]
+    found = proposals(
+        devset.article("13-ecns-unga-china-led-capacity-building-resolution-july-2024.txt")
+    )
+    assert ("China", "proposed") in [(p.proposer, p.verb) for p in found]
