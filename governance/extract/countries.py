@@ -48,15 +48,14 @@ _URL = re.compile(r"(?:https?://|www\.|pic\.twitter\.com/)\S+|\S+\.(?:com|org|ne
 _BOILERPLATE_LINE = re.compile(
     r"""^[ \t]*(?:
         \[stored\ excerpt[^\n]*
-      | \[?\s*(?:read\ more|read\ also|also\ read
-          |related(?:\ (?:stories|articles|coverage|content))?
-          |see\ also|more\ on\ this|recommended|you\ may\ also\ like|further\ reading)\b[^\n]*
-      | (?:posted|written|reported|edited)\ by\b[^\n]*
-      | by\ (?:[A-Z][\w.'-]+\s?){1,4}(?:(?:,|\ and|\ in)\ [^\n]{0,60})?$
+      | \[?\s*(?i:read\ more|read\ also|also\ read|related(?:\ \w+)?|see\ also|more\ on\ this
+          |recommended|you\ may\ also\ like|further\ reading)\s*[:\]»›>|—–-][^\n]*
+      | (?i:posted|written|reported|edited)\ (?i:by)\b[^\n]*
+      | (?i:by)\ (?:[A-Z][\w.'-]+\s?){1,4}(?:(?:,|\ and|\ in)\ [^\n]{0,60})?$
       | [—–-]\s[^\n]*\(@\w+\)[^\n]*
-      | (?:photo\ )?credits?:[^\n]*
+      | (?i:photo\ )?(?i:credits?):[^\n]*
     )""",
-    re.IGNORECASE | re.MULTILINE | re.VERBOSE,
+    re.MULTILINE | re.VERBOSE,
 )
 # "[Read More: Andrew Forrest Facilitates Historic US-China AI Security Dialogue]" inline.
 _BRACKETED_LINK = re.compile(r"\[\s*(?:read more|related|see also|also read)[^\]\n]*\]", re.I)
@@ -142,6 +141,8 @@ OFFICE_WORDS = {
     "delegate", "representative", "official", "officials", "leader", "cabinet", "state",
     "vice", "deputy", "secretary", "chancellor", "emir", "crown", "national",
 }  # fmt: skip
+# "Jordan became the first Arab country ...", "Georgia, a signatory, ...".
+STATE_NOUNS = {"country", "nation", "state", "kingdom", "republic", "monarchy", "signatory"}
 LANGUAGE_VERBS = {"speak", "translate", "write", "publish", "learn", "teach", "dub"}
 # Entities that, when longer than the alias, make it part of another name.
 OTHER_NAME_LABELS = {"PERSON", "ORG", "FAC", "WORK_OF_ART", "PRODUCT", "EVENT", "LAW"}
@@ -249,8 +250,16 @@ def _listed_with_countries(span: Span, unambiguous: list[Occurrence], text: str)
 
 
 def _office_support(span: Span) -> bool:
-    """A national office: "Jordan's foreign minister", "the President of Georgia"."""
+    """A national office or a state noun: "Jordan's foreign minister", "the President of
+    Georgia", "Jordan became the first Arab country to sign"."""
     head = _coordination_head(span.root)
+    if head.dep_ in {"nsubj", "nsubjpass"} and any(
+        child.dep_ in {"attr", "oprd"} and child.lemma_.lower() in STATE_NOUNS
+        for child in head.head.children
+    ):
+        return True
+    if any(c.dep_ == "appos" and c.lemma_.lower() in STATE_NOUNS for c in head.children):
+        return True
     if head.dep_ == "poss" and head.head.lower_ in OFFICE_WORDS:
         return True
     if head.dep_ == "pobj" and head.head.lower_ == "of" and head.head.head.lower_ in OFFICE_WORDS:
@@ -278,15 +287,15 @@ def _ambiguous_ok(
         return False
     if occ.entry.dominant:
         return not _labelled_person(span)
-    # A list of countries outweighs NER calling "Chad" a person.
+    # Structure outweighs NER calling "Chad" or "Jordan" a person: a list of countries,
+    # or, for a state's name (not a capital), a national office or a state noun.
     if _listed_with_countries(span, unambiguous, text):
+        return True
+    if occ.entry.kind == "name" and _office_support(span):
         return True
     if _labelled_person(span):
         return False
-    if occ.entry.code in codes:
-        return True  # "Tbilisi" or "Georgian" elsewhere in the text
-    # Offices confirm a state's name, not a capital's ("Victoria's state government").
-    return occ.entry.kind == "name" and _office_support(span)
+    return occ.entry.code in codes  # "Tbilisi" or "Georgian" elsewhere in the text
 
 
 # --- Entry point -------------------------------------------------------------------------
