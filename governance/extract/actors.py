@@ -212,7 +212,9 @@ def _clean_name(text: str, start: int) -> tuple[str, int]:
 
 def _looks_like_name(name: str) -> bool:
     words = name.split()
-    if len(words) < 2 or len(words) > 4:
+    if len(words) < 2 or len(words) > 5:
+        return False
+    if any(w in NOT_NAME_WORDS for w in words):
         return False
     if any(ch.isdigit() or ch in "/@:#&()[]" for ch in name):
         return False
@@ -231,6 +233,10 @@ def _looks_like_name(name: str) -> bool:
     return not _TITLE_RE.fullmatch(name)
 
 
+# Words that end NER's false "names": laws, events, documents ("AI Act").
+NOT_NAME_WORDS = {"AI", "Act", "Law", "Summit", "Declaration", "Conference", "Agenda", "Era"}
+
+
 def _in_boilerplate(start: int, boiler: list[tuple[int, int]]) -> bool:
     return any(a <= start < b for a, b in boiler)
 
@@ -238,7 +244,10 @@ def _in_boilerplate(start: int, boiler: list[tuple[int, int]]) -> bool:
 def _title_before(text: str, start: int) -> tuple[str, str]:
     """Role and affiliation from words just before a name: "[former] [Aff] Title NAME"."""
     window = text[max(0, start - 120) : start]
-    window = window[window.rfind("\n") + 1 :]  # a title never crosses a line break
+    # A title never crosses a line break or a sentence end ("Britain. British ..."); the
+    # look-behind keeps abbreviations such as "U.S." inside the window.
+    cuts = [m.end() for m in re.finditer(r"\n|(?<=[a-z0-9)”\"])[.!?;]\s", window)]
+    window = window[cuts[-1] if cuts else 0 :]
     m = re.search(
         rf"(?:\b((?i:former|ex-|then-?))\s*)?"
         rf"(?:((?:[A-Z][\w.&-]*|U\.S\.|U\.K\.)(?:[ ]+[A-Z][\w.&-]*){{0,3}}?(?:'s|’s)?)[ ]+)?"
@@ -292,12 +301,22 @@ def _parse_title_phrase(phrase: str) -> tuple[str, str]:
     if not title:
         return "", ""
     prefix = (owner_prefix + " " + phrase[: title.start()]).strip()
+    role_start = title.start()
     if prefix:
         aff = affiliation_of(prefix)
+        # "the EU's internal market commissioner": descriptors after the possessive
+        # belong to the role.
+        poss = re.match(r"(.+?)(?:'s|’s)\s+([a-z][\w\s-]*)$", prefix)
+        if not aff and poss and (aff := affiliation_of(poss.group(1))):
+            role_start = phrase.find(poss.group(2))
         if not aff:
             return "", ""
-    role = phrase[title.start() :].strip()
-    tail = re.match(r"(.+?)\s+of\s+(?:the\s+)?([A-Z][\w.&-]*(?:\s+[A-Z][\w.&-]*){0,4})$", role)
+    role = phrase[role_start:].strip()
+    tail = re.match(
+        r"(.+?)\s+of\s+(?:the\s+)?(?:[A-Z]\w+\s+)?(?:[a-z][\w-]*\s+){0,2}"
+        r"([A-Z][\w.&-]*(?:\s+[A-Z][\w.&-]*){0,4})$",
+        role,
+    )
     if tail and (a := affiliation_of(tail.group(2))):
         role, aff = tail.group(1), aff or a
     return former + role, aff
@@ -305,7 +324,7 @@ def _parse_title_phrase(phrase: str) -> tuple[str, str]:
 
 def _appositive_after(text: str, end: int) -> tuple[str, str]:
     m = re.match(
-        r",\s+([^,.;:\n()“”\"]{3,90})(?=[,.;:)\n]|\s+(?:who|and|alongside|said)\b)", text[end:]
+        r",\s+([^,.;:\n()“”\"]{3,90}?)(?=[,.;:)\n]|\s+(?:who|and|alongside|said)\b)", text[end:]
     )
     return _parse_title_phrase(m.group(1)) if m else ("", "")
 
@@ -335,12 +354,27 @@ def _person_spans(text: str, doc: Doc) -> list[tuple[str, int, int]]:
     """Candidate full-name spans: NER PERSON entities, names after a title, bylines."""
     boiler = [(m.start(), m.end()) for m in _BOILERPLATE_RE.finditer(text)]
     found: list[tuple[str, int, int]] = []
-    for ent in doc.ents:
-        if ent.label_ != "PERSON":
-            continue
-        name, start = _clean_name(ent.text, ent.start_char)
+    for ent_text, ent_start in _person_ents(text, doc):
+        name, start = _clean_name(ent_text, ent_start)
+        # NER often stops before a particle: "Luiz Inácio Lula" + " da Silva".
+        tail = re.match(
+            rf"(?:\s+(?:{'|'.join(NAME_PARTICLES)}))+\s+{_NAME_TOKEN}", text[start + len(name) :]
+        )
+        if tail and name == ent_text:
+            name += tail.group()
         if _looks_like_name(name) and not _in_boilerplate(start, boiler):
             found.append((name, start, start + len(name)))
+    # A capitalised name followed by a title appositive ("Dragos Tudorache, a Romanian
+    # lawmaker,") is a person even when NER misses it.
+    for m in re.finditer(rf"(?<![\w-])({_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{1,2}}),\s", text):
+        name = m.group(1)
+        if (
+            _looks_like_name(name)
+            and _appositive_after(text, m.end(1))[0]
+            and not _in_boilerplate(m.start(1), boiler)
+            and not _sentence_word(text, m.start(1))
+        ):
+            found.append((name, m.start(1), m.end(1)))
     # A title followed by two or three capitalised tokens is a name NER may miss.
     for m in re.finditer(
         rf"\b(?i:{_HEAD_RE})\s+(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?\s+)?({_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{1,2}})\b",
@@ -352,6 +386,26 @@ def _person_spans(text: str, doc: Doc) -> list[tuple[str, int, int]]:
     for m in _BYLINE_RE.finditer(text):
         found.append((m.group(1), m.start(1), m.end(1)))
     return found
+
+
+def _person_ents(text: str, doc: Doc) -> list[tuple[str, int]]:
+    """NER PERSON spans, joining neighbours split by NER ("Luiz Inácio" + "Lula da Silva")."""
+    ents: list[tuple[str, int]] = []
+    for ent in doc.ents:
+        if ent.label_ != "PERSON":
+            continue
+        if ents and ents[-1][1] + len(ents[-1][0]) + 1 == ent.start_char:
+            _, prev_start = ents.pop()
+            ents.append((text[prev_start : ent.end_char], prev_start))
+        else:
+            ents.append((ent.text, ent.start_char))
+    return ents
+
+
+def _sentence_word(text: str, start: int) -> bool:
+    """True when the word at start opens a sentence and is a common word ("The", "But")."""
+    word = re.match(r"\w+", text[start:])
+    return bool(word) and word.group().lower() in {"the", "but", "and", "in", "on", "at", "as"}
 
 
 def _short_forms(name: str) -> set[str]:
@@ -520,8 +574,11 @@ def extract_organizations(text: str, doc: Doc) -> list[OrganizationFound]:
         if country_of(span) or any(ch in span for ch in "/@:"):
             continue
         kind = _org_kind(span)
+        # "KAZAN, Russia -": an upper-case dateline city, not an acronym.
+        dateline = (start == 0 or text[start - 1] == "\n") and text[start + len(span) :][:1] == ","
         if (
             not kind
+            and not dateline
             and re.fullmatch(r"[A-Z]{2,6}", span)
             and span not in {"AI", "AGI", "LLM", "CEO"}
         ):

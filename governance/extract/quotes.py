@@ -126,6 +126,8 @@ def _actors_in(text: str, start: int, end: int, speakers: Speakers, orgs: list[O
             else:
                 found.append(Actor(m_start, m_end, person.name, True))
     for m in _PRONOUN_RE.finditer(text, start, end):
+        if any(s <= m.start() < e for s, e, _ in speakers.mentions):
+            continue  # "He Yadong" is a name, not a pronoun
         found.append(Actor(m.start(), m.end(), speakers.before(m.start(), m.group()), True))
     for m in _DOC_RE.finditer(text, start, end):
         words = (m.group(1) + m.group(2)).split()
@@ -265,6 +267,9 @@ def extract_quotes(
             else:
                 pp_start, pp_end = paras[prev]
                 attribution = _cue_before(text, pp_start, pp_end, speakers, organizations, True)
+        if attribution is None and not partial and q.paragraph in last_by_paragraph:
+            # “…,” Yoon told the session. “Now we must act together.” — the same speaker.
+            attribution = last_by_paragraph[q.paragraph]
         if attribution is None and partial:
             attribution = _subject(doc, q, text, speakers, organizations)
         if _naming(text, p_start, q) or (is_title(words) and not _cue_after_only(text, q, p_end)):
