@@ -371,6 +371,7 @@ _DATE_PATTERNS = [
         r"\b" + _WEEKDAY_PREFIX + _DAY + _DAY_RANGE + r"\s+(?:of\s+)?" + _MONTH + r"\b" + _YEAR_PART
     ),
 ]
+_MONTH_YEAR = re.compile(r"\b" + _MONTH + r"\s+(?:of\s+)?(?:19|20)\d{2}\b")
 _WEEKDAY_ALONE = re.compile(
     r"\b(?:(?P<rel>last|next|this|on|On|Last|Next|This)\s+)?"
     r"(?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)\b"
@@ -447,6 +448,8 @@ def extract_dates(text: str, doc: Doc, published: datetime.date | None) -> list[
     for pattern in _DATE_PATTERNS:
         for m in pattern.finditer(text):
             add(m.start(), m.end(), _explicit_date(m, published))
+    for m in _MONTH_YEAR.finditer(text):  # "in October 2023": a month, not a day
+        add(m.start(), m.end(), None)
     for m in _WEEKDAY_ALONE.finditer(text):
         rel = m.group("rel") or ""
         # "on Monday" is not a relation: keep the span to the weekday itself.

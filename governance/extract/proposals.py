@@ -85,14 +85,11 @@ def extract_proposals(text: str, doc: Doc) -> list[ProposalFound]:
     """Proposals in text order, each with the plan items listed with it."""
     proposals: list[ProposalFound] = []
     seen: set[tuple[int, str]] = set()
-    item_sentences: list[tuple[Span, list[str]]] = []
     for sent in _sentences(text, doc):
-        items = _plan_items(sent, proposals)
-        if items is not None:
-            item_sentences.append((sent, items))
-            _attach(proposals, sent.start_char, items)
-            continue
+        listing = _plan_items(sent, proposals)
         for verb in sent:
+            if listing is not None and verb.i == listing[0].i:
+                continue  # "The plan calls for ...": its points, not a new proposal
             found = _proposal_at(text, sent.doc, sent, verb, proposals)
             if found is None:
                 continue
@@ -100,6 +97,10 @@ def extract_proposals(text: str, doc: Doc) -> list[ProposalFound]:
             if key not in seen:
                 seen.add(key)
                 proposals.append(found)
+        if listing is not None:
+            # "China's initiative, unveiled by Xi, calls for ...": the proposal read from
+            # the same sentence owns the items.
+            _attach(proposals, sent.end_char, listing[1])
     for start, items in _bullet_lists(text):
         _attach(proposals, start, items)
     return proposals
@@ -111,16 +112,28 @@ def _sentences(text: str, doc: Doc) -> list[Span]:
     with spaces so its character offsets are the original text's."""
     out: list[Span] = []
     for sent in doc.sents:
-        if "\n" not in sent.text.strip():
+        dateline = _DATELINE.match(sent.text)
+        if "\n" not in sent.text.strip() and not dateline:
             out.append(sent)
             continue
         pos = sent.start_char
         for line in text[sent.start_char : sent.end_char].split("\n"):
             if line.strip():
+                # "Seoul, May 22, 2024 - Sixteen companies signed ...": blank the dateline,
+                # or the parser makes "Seoul" the subject.
+                cut = _DATELINE.match(line)
+                if cut:
+                    line = " " * cut.end() + line[cut.end() :]
                 sub = english()(" " * pos + line)
                 out.extend(s for s in sub.sents if s.text.strip())
             pos += len(line) + 1
     return out
+
+
+_DATELINE = re.compile(
+    r"^\s*[A-Z][A-Za-z .'-]{1,40},\s+(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:,\s+\d{4})?|"
+    r"\d{1,2}\s+[A-Z][a-z]{2,8}\.?(?:\s+\d{4})?)\s*(?:[–—-]|\(\w+\))\s*"
+)
 
 
 # --- Proposals ----------------------------------------------------------------------------
@@ -179,7 +192,7 @@ def _object_tokens(verb: Token) -> list[Token]:
         if child.dep_ in {"dobj", "attr", "oprd", "xcomp", "ccomp", "dative"}:
             out.extend(child.subtree)
         elif child.dep_ in {"prep", "prt"}:
-            out.extend(t for t in child.subtree if t is not child)
+            out.extend(t for t in child.subtree if t.i != child.i)
     return out
 
 
@@ -206,7 +219,7 @@ def _doer(verb: Token) -> Token | None:
         subject = next((c for c in node.children if c.dep_ in {"nsubj", "csubj"}), None)
         if subject is not None:
             return subject
-        if node.dep_ not in {"xcomp", "conj"} or node.head is node:
+        if node.dep_ not in {"xcomp", "conj"} or node.head.i == node.i:
             return None
         node = node.head
     return None
@@ -241,6 +254,11 @@ def _phrase(text: str, token: Token) -> tuple[str, int, int]:
     while last.i > first.i and last.is_punct:
         last = last.doc[last.i - 1]
     start, end = first.idx, last.idx + len(last)
+    # "the UK and the Republic of Korea, co-hosts of the summit": a description after a
+    # comma is not part of the name (a list of names after a comma is).
+    described = re.search(r",\s+(?!the\b|and\b|or\b)[a-z]", text[start:end])
+    if described:
+        end = start + described.start()
     return text[start:end], start, end
 
 
@@ -303,8 +321,8 @@ def _clause_bounds(text: str, sent: Span, verb: Token) -> tuple[int, int]:
 # --- Items --------------------------------------------------------------------------------
 
 
-def _plan_items(sent: Span, proposals: list[ProposalFound]) -> list[str] | None:
-    """Items if the sentence lists what a plan contains, else None."""
+def _plan_items(sent: Span, proposals: list[ProposalFound]) -> tuple[Token, list[str]] | None:
+    """(verb, items) if the sentence lists what a plan contains, else None."""
     for verb in sent:
         if verb.pos_ != "VERB" or verb.lemma_.lower() not in _ITEM_VERBS:
             continue
@@ -312,12 +330,12 @@ def _plan_items(sent: Span, proposals: list[ProposalFound]) -> list[str] | None:
         if subject is None or not _is_plan_subject(subject, proposals):
             continue
         # Empty for "The plan calls for:" — its points follow as a list.
-        return _items_of(verb) or _items_from_text(sent, verb)
+        return verb, _items_of(verb) or _items_from_text(sent, verb)
     return None
 
 
 def _is_plan_subject(subject: Token, proposals: list[ProposalFound]) -> bool:
-    if subject.lemma_.lower() in _PLAN_NOUNS and subject.pos_ == "NOUN":
+    if subject.lemma_.lower() in _PLAN_NOUNS and subject.pos_ in {"NOUN", "PROPN"}:
         return True
     # "It calls for ...": only right after a proposal, whose plan "it" is.
     return subject.lower_ == "it" and bool(proposals) and proposals[-1].end <= subject.idx
