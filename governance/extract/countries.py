@@ -134,12 +134,19 @@ CITY_NOUNS = {
     "mayor", "street", "city", "centre", "center", "suburb", "outskirt", "resident",
     "airport", "metro", "museum", "heart", "skyline", "district", "downtown", "venue",
 }  # fmt: skip
-# National offices that confirm an ambiguous name is a state: "Jordan's foreign minister".
-OFFICE_WORDS = {
+# Titles after or before an alias that leave it a country: "Georgia Prime Minister X".
+TITLE_WORDS = {
     "president", "premier", "prime", "minister", "ministry", "foreign", "government",
     "king", "queen", "ambassador", "embassy", "envoy", "delegation", "parliament",
-    "delegate", "representative", "official", "officials", "leader", "cabinet", "state",
-    "vice", "deputy", "secretary", "chancellor", "emir", "crown", "national",
+    "delegate", "representative", "official", "officials", "leader", "cabinet",
+    "vice", "deputy", "secretary", "chancellor", "emir", "crown", "president's",
+}  # fmt: skip
+# Offices only a sovereign state has, so they confirm an ambiguous name ("Jordan's
+# foreign minister"); a US state has a governor, a secretary of state, officials.
+NATIONAL_OFFICES = {
+    "president", "premier", "prime", "minister", "ministry", "foreign", "king", "queen",
+    "ambassador", "embassy", "envoy", "delegation", "parliament", "cabinet", "chancellor",
+    "emir", "crown",
 }  # fmt: skip
 # "Jordan became the first Arab country ...", "Georgia, a signatory, ...".
 STATE_NOUNS = {"country", "nation", "state", "kingdom", "republic", "monarchy", "signatory"}
@@ -209,7 +216,7 @@ def _inside_longer_name(span: Span) -> bool:
         return True  # "the state of Georgia", "the state of Washington"
     if span.end < len(doc):
         nxt = doc[span.end]
-        if nxt.pos_ == "PROPN" and nxt.is_title and nxt.lower_ not in OFFICE_WORDS:
+        if nxt.pos_ == "PROPN" and nxt.is_title and nxt.lower_ not in TITLE_WORDS:
             return True
     if span.start > 0:
         prev = doc[span.start - 1]
@@ -217,7 +224,7 @@ def _inside_longer_name(span: Span) -> bool:
             prev.pos_ == "PROPN"
             and prev.is_title
             and not prev.is_sent_start
-            and prev.lower_ not in OFFICE_WORDS
+            and prev.lower_ not in TITLE_WORDS
         ):
             return True
     return False
@@ -260,11 +267,15 @@ def _office_support(span: Span) -> bool:
         return True
     if any(c.dep_ == "appos" and c.lemma_.lower() in STATE_NOUNS for c in head.children):
         return True
-    if head.dep_ == "poss" and head.head.lower_ in OFFICE_WORDS:
+    if head.dep_ == "poss" and head.head.lower_ in NATIONAL_OFFICES:
         return True
-    if head.dep_ == "pobj" and head.head.lower_ == "of" and head.head.head.lower_ in OFFICE_WORDS:
+    if (
+        head.dep_ == "pobj"
+        and head.head.lower_ == "of"
+        and head.head.head.lower_ in NATIONAL_OFFICES
+    ):
         return True
-    return span.end < len(span.doc) and span.doc[span.end].lower_ in OFFICE_WORDS
+    return span.end < len(span.doc) and span.doc[span.end].lower_ in NATIONAL_OFFICES
 
 
 def _usage_ok(occ: Occurrence, span: Span) -> bool:

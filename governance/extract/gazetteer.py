@@ -105,6 +105,12 @@ EXTRA_ALIASES = {
     "Britons": ("demonym", "GB"),
     "Sino": ("demonym", "CN"),  # only before a hyphen: "Sino-US", see countries.py
     "Palestinian": ("demonym", "PS"),
+    # Headline abbreviations (Reuters: "S.Korea", "N.Korea").
+    "S. Korea": ("name", "KR"),
+    "S.Korea": ("name", "KR"),
+    "N. Korea": ("name", "KP"),
+    "N.Korea": ("name", "KP"),
+    "Chinese Taipei": ("name", "TW"),  # Taiwan's name at APEC and in sport
     "Vatican": ("name", "VA"),
     # Bare "Korean" nearly always means South Korean in this news; shared with the
     # North, so it stays ambiguous (see DOMINANT_READING).
