@@ -105,12 +105,8 @@ def _inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
 
 # --- Usage rules -------------------------------------------------------------------------
 
-# A capital in these prepositional phrases is a place: "in Paris", "to Beijing".
-PLACE_PREPOSITIONS = {
-    "in", "at", "near", "outside", "around", "across", "throughout", "inside", "within",
-    "into", "to", "through", "via", "beyond", "from", "toward", "towards", "like",
-}  # fmt: skip
-# ... and in these an actor: "talks with Moscow", "pressure on Beijing".
+# In these prepositional phrases a capital is an actor ("talks with Moscow", "pressure on
+# Beijing"); in any other ("in Paris", "to Beijing", "across London") it is a place.
 ACTOR_PREPOSITIONS = {"with", "between", "against", "on", "by", "for", "over", "than", "as"}
 # "pressure from Washington" (actor) as against "delegates from Beijing" (place).
 ACTION_NOUNS = {
@@ -122,8 +118,9 @@ ACTION_NOUNS = {
 # Subjects of these verbs are venues, and their objects destinations.
 PLACE_VERBS = {
     "host", "welcome", "see", "visit", "tour", "reach", "leave", "enter", "arrive",
-    "land", "attend", "stay", "become", "remain", "lie", "sit", "be",
+    "land", "attend", "stay", "lie", "sit",
 }  # fmt: skip
+COPULAS = {"be", "become", "remain"}
 # Heads that make a capital modifier the government: "the Beijing government".
 GOVERNMENT_NOUNS = {
     "government", "regime", "authority", "official", "leadership", "administration",
@@ -172,6 +169,9 @@ def _capital_is_actor(tok: Token) -> bool:
     if dep == "poss":
         return lemma not in CITY_NOUNS
     if dep in {"nsubj", "nsubjpass", "csubj"}:
+        if lemma in COPULAS:
+            # "Beijing is ready to ..." acts; "Paris is the venue" / "a city" is a place.
+            return not any(child.dep_ == "attr" for child in head.children)
         return lemma not in PLACE_VERBS
     if dep in {"dobj", "dative", "oprd"}:
         return lemma not in PLACE_VERBS
