@@ -82,6 +82,9 @@ TITLE_HEADS = [
     "researcher",
     "official",
     "lawmaker",
+    "chief",
+    "czar",
+    "tsar",
 ]
 # Words that may precede a head inside a title ("Vice Foreign Minister").
 TITLE_MODIFIERS = {
@@ -241,7 +244,7 @@ def _in_boilerplate(start: int, boiler: list[tuple[int, int]]) -> bool:
     return any(a <= start < b for a, b in boiler)
 
 
-def _title_before(text: str, start: int) -> tuple[str, str]:
+def _title_before(text: str, start: int, ner_orgs: frozenset[str] = frozenset()) -> tuple[str, str]:
     """Role and affiliation from words just before a name: "[former] [Aff] Title NAME"."""
     window = text[max(0, start - 120) : start]
     # A title never crosses a line break or a sentence end ("Britain. British ..."); the
@@ -261,16 +264,23 @@ def _title_before(text: str, start: int) -> tuple[str, str]:
     if aff_text and _TITLE_RE.fullmatch(f"{aff_text} {role}"):
         # "Prime Minister": the capitalised word was part of the title, not an affiliation.
         role, aff_text = f"{aff_text} {role}", ""
-    # The affiliation must be a capitalised proper noun (case-insensitive match let "the" in).
-    aff = affiliation_of(aff_text)
-    if not aff and aff_text:
-        # "Summit host French President": keep only the last word(s) that resolve.
+    aff = ""
+    if aff_text:
+        # "Tesla CEO": a known country, organization or NER organization is the affiliation;
+        # other capitalised words are the portfolio ("Kenya's ICT Cabinet Secretary").
         parts = aff_text.split()
-        for i in range(len(parts)):
-            aff = affiliation_of(" ".join(parts[i:]))
-            if aff and (country_of(" ".join(parts[i:])) or i == len(parts) - 1):
+        for i in range(len(parts), 0, -1):
+            head = " ".join(parts[:i])
+            bare = _POSSESSIVE.sub("", head)
+            if country_of(head) or bare in organization_gazetteer() or bare in ner_orgs:
+                aff = affiliation_of(head)
+                if parts[i:]:
+                    role = " ".join(parts[i:]) + " " + role
                 break
-            aff = ""
+        else:
+            role = f"{aff_text} {role}"
+            owner = re.search(r"(\S+(?: \S+)?)(?:'s|’s)[ ]+$", window[: m.start(2)])
+            aff = country_of(owner.group(1)) if owner else ""
     if m.group(1):
         role = f"former {role}" if m.group(1).lower().startswith(("former", "ex")) else role
     return role, aff
@@ -324,7 +334,7 @@ def _parse_title_phrase(phrase: str) -> tuple[str, str]:
 
 def _appositive_after(text: str, end: int) -> tuple[str, str]:
     m = re.match(
-        r",\s+([^,.;:\n()“”\"]{3,90}?)(?=[,.;:)\n]|\s+(?:who|and|alongside|said)\b)", text[end:]
+        r",\s+([^,.;:\n()“”\"]{3,90}?)(?=[,.;:)\n]|\s+(?:who|alongside|said)\b)", text[end:]
     )
     return _parse_title_phrase(m.group(1)) if m else ("", "")
 
@@ -436,14 +446,27 @@ def extract_people(text: str, doc: Doc) -> list[PersonFound]:
         person = people.setdefault(name, PersonFound(name=name))
         person.mentions.append(Mention(text[start:end], start, end, "name"))
         taken.append((start, end))
+    # "Mr Al Olama" after "Omar Sultan Al Olama": the tail of a longer name is a short form.
+    for name in list(people):
+        longer = [n for n in people if n != name and n.endswith(" " + name) and len(n) > len(name)]
+        if longer:
+            full = people[longer[0]]
+            for m in people.pop(name).mentions:
+                full.mentions.append(Mention(m.text, m.start, m.end, "short"))
     bylines = {m.group(1) for m in _BYLINE_RE.finditer(text)}
+    # NER calls "ICT Cabinet" an organization; a cabinet or government is a portfolio.
+    ner_orgs = frozenset(
+        e.text
+        for e in doc.ents
+        if e.label_ == "ORG" and e.text.split()[-1] not in {"Cabinet", "Government", "Council"}
+    )
     for person in people.values():
         if person.name in bylines:
             person.role = "author"
             continue
         for mention in person.mentions:
             for finder in (
-                lambda m=mention: _title_before(text, m.start),
+                lambda m=mention: _title_before(text, m.start, ner_orgs),
                 lambda m=mention: _appositive_before(text, m.start),
                 lambda m=mention: _appositive_after(text, m.end),
             ):
@@ -457,6 +480,11 @@ def extract_people(text: str, doc: Doc) -> list[PersonFound]:
         for form in _short_forms(person.name):
             for m in re.finditer(rf"(?<![\w-]){re.escape(form)}(?![\w-])", text):
                 if any(a <= m.start() < b for a, b in taken):
+                    continue
+                # "Bletchley Park" is no mention of "Min-ji Park", nor "Li Keqiang" of "Li Qiang".
+                if re.search(
+                    r"[A-Z][\w-]*[ ]$", text[max(0, m.start() - 30) : m.start()]
+                ) or re.match(r"[ ][A-Z]", text[m.end() : m.end() + 2]):
                     continue
                 person.mentions.append(Mention(form, m.start(), m.end(), "short"))
         person.mentions.sort(key=lambda m: m.start)

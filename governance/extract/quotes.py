@@ -45,7 +45,12 @@ DOC_NOUNS = (
     "declaration|statement|resolution|communiqu[eé]|plan|report|document|agreement|"
     "treaty|charter|framework|guidelines|letter|text|convention|principles|pact"
 )
-_DOC_RE = re.compile(rf"\b(?:[Tt]he|[Tt]his|[Ii]ts)\s+((?:[\w-]+\s+){{0,4}}?)((?i:{DOC_NOUNS}))\b")
+_DOC_RE = re.compile(
+    # Up to three describing words, none a verb or preposition ("the G7 said in a statement"
+    # is the G7 speaking, not a statement).
+    rf"\b(?:[Tt]he|[Tt]his|[Ii]ts)\s+((?:(?!(?:said|says|in|on|a|an|of|to|at)\b)[\w-]+\s+){{0,3}}?)"
+    rf"((?i:{DOC_NOUNS}))\b"
+)
 BODY_NOUNS = {"government", "ministry", "administration", "assembly", "council", "commission"}
 FEMALE_NAMES = {
     "anne", "michelle", "ursula", "kamala", "margrethe", "gina", "theresa", "liz", "angela",
