@@ -37,6 +37,8 @@ def test_labelled_snippets(case: dict[str, Any]) -> None:
         assert set(expected.get("short", [])) <= shorts
     for absent in case.get("absent", []):
         assert absent not in by_name
+    if case.get("exact_people"):
+        assert set(by_name) == {e["name"] for e in case["people"]}
     orgs = {o.name: o.kind for o in organizations}
     for expected in case.get("organizations", []):
         assert orgs.get(expected["name"]) == expected["kind"], (expected, orgs)
