@@ -26,7 +26,13 @@ it the country:
   unambiguous mention of the same country elsewhere in the text ("Tbilisi").
 
 Supranational bodies (EU, ASEAN, UN, G20, "Global South") are organisations:
-they are not in the gazetteer and never come out of here.
+they are not in the gazetteer and never come out of here. "Brussels" as an actor
+is the EU, so it is not Belgium's alias here either.
+
+Mention types: "name" (short forms included: US, UK, UAE, PRC), "capital",
+"demonym", and "alias" for seats of government ("White House", "Kremlin",
+"Downing Street", "Elysee"), which follow the capitals' rule ("at the White House"
+is a place).
 """
 
 from __future__ import annotations
@@ -242,7 +248,8 @@ _LIST_GAP = re.compile(r"^\s*(?:,|and|or|&|,\s*and|,\s*or)\s*(?:the\s+)?$")
 
 def _listed_with_countries(span: Span, unambiguous: list[Occurrence], text: str) -> bool:
     """In a list of countries: "Armenia, Georgia and Azerbaijan", "Chad, Niger and Mali"."""
-    sent = span.sent
+    # Without sentence boundaries (a doc from a pipeline with no parser) the whole text.
+    sent = span.sent if span.doc.has_annotation("SENT_START") else span.doc[:]
     near = [o for o in unambiguous if sent.start_char <= o.start < sent.end_char]
     if len({o.entry.code for o in near}) >= 2:
         return True
