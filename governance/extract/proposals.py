@@ -41,10 +41,33 @@ _STRONG = {
     "co-sponsor", "cosponsor", "sponsor", "call", "decline", "refuse",
 }  # fmt: skip
 _WEAK = {
-    "announce", "launch", "release", "unveil", "introduce", "establish", "create",
-    "set", "publish", "issue", "back", "approve", "pass", "put", "reject", "enact",
-    "initiate", "form", "found", "table", "submit", "agree",
-}  # fmt: skip
+    "announce",
+    "launch",
+    "release",
+    "unveil",
+    "introduce",
+    "establish",
+    "create",
+    "set",
+    "publish",
+    "issue",
+    "back",
+    "approve",
+    "pass",
+    "put",
+    "reject",
+    "enact",
+    "initiate",
+    "form",
+    "found",
+    "table",
+    "submit",
+    "agree",
+    "join",
+}
+# A document does not propose: "The act imposes fines" restates the act's content.
+_DOCUMENTS = {"act", "law", "regulation", "rule", "bill", "order", "report", "document",
+              "text", "draft"}  # fmt: skip
 # Verbs that need a particle or preposition to be a cue: "call for", "put forward", "set up".
 _NEEDS_PARTICLE = {"call": {"for"}, "put": {"forward"}, "set": {"up", "out"}}
 # "decline to sign": the refusal verb heads the cue verb.
@@ -100,9 +123,10 @@ def extract_proposals(text: str, doc: Doc) -> list[ProposalFound]:
         if listing is not None:
             # "China's initiative, unveiled by Xi, calls for ...": the proposal read from
             # the same sentence owns the items.
-            _attach(proposals, sent.end_char, listing[1])
-    for start, items in _bullet_lists(text):
-        _attach(proposals, start, items)
+            verb, items, noun = listing
+            _attach(proposals, sent.end_char, items, noun)
+    for start, items, noun in _bullet_lists(text):
+        _attach(proposals, start, items, noun)
     return proposals
 
 
@@ -131,6 +155,9 @@ def _sentences(text: str, doc: Doc) -> list[Span]:
 
 
 _DATELINE = re.compile(
+    # "BRUSSELS (Reuters) - ", "GENEVA - "
+    r"^\s*[A-Z][A-Z .'-]{2,30}(?:,\s*[A-Z][A-Za-z .]+)?\s*(?:\([^)]{1,30}\))?\s*[–—-]\s+|"
+    # "Seoul, May 22, 2024 - ", "Shanghai, 28 July (Xinhua) - "
     r"^\s*[A-Z][A-Za-z .'-]{1,40},\s+(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:,\s+\d{4})?|"
     r"\d{1,2}\s+[A-Z][a-z]{2,8}\.?(?:\s+\d{4})?)\s*(?:[–—-]|\(\w+\))\s*"
 )
@@ -289,6 +316,8 @@ def _proposal_at(
     doer = _doer(verb)
     if doer is None:
         return None
+    if doer.pos_ == "NOUN" and doer.lemma_.lower() in _PLAN_NOUNS | _DOCUMENTS:
+        return None
     if doer.pos_ == "PRON":
         proposer = _resolve_pronoun(doc, doer, proposals)
         if proposer is None:
@@ -321,16 +350,22 @@ def _clause_bounds(text: str, sent: Span, verb: Token) -> tuple[int, int]:
 # --- Items --------------------------------------------------------------------------------
 
 
-def _plan_items(sent: Span, proposals: list[ProposalFound]) -> tuple[Token, list[str]] | None:
-    """(verb, items) if the sentence lists what a plan contains, else None."""
+def _plan_items(sent: Span, proposals: list[ProposalFound]) -> tuple[Token, list[str], str] | None:
+    """(verb, items, plan noun) if the sentence lists what a plan contains, else None."""
     for verb in sent:
         if verb.pos_ != "VERB" or verb.lemma_.lower() not in _ITEM_VERBS:
             continue
         subject = next((c for c in verb.children if c.dep_ == "nsubj"), None)
         if subject is None or not _is_plan_subject(subject, proposals):
             continue
+        noun = "" if subject.pos_ == "PRON" else subject.lemma_.lower()
+        # "The framework includes seven principles: transparency, fairness, ...".
+        colon = sent.text.find(":", verb.idx - sent.start_char)
+        if colon != -1 and sent.text[colon + 1 :].strip():
+            tail = sent.text[colon + 1 :].strip().rstrip(".;")
+            return verb, [_strip_article(p) for p in _SPLIT.split(tail) if p.strip()], noun
         # Empty for "The plan calls for:" — its points follow as a list.
-        return verb, _items_of(verb) or _items_from_text(sent, verb)
+        return verb, _items_of(verb) or _items_from_text(sent, verb), noun
     return None
 
 
@@ -457,45 +492,60 @@ def _purpose_items(action: Token) -> list[str]:
     return [f"{base} {prep.text} {_own_words(c, drop={'relcl', 'acl'})}" for c in _conjuncts(pobj)]
 
 
-def _bullet_lists(text: str) -> list[tuple[int, list[str]]]:
-    """Blocks of bulleted/numbered lines introduced by a line ending in ":" or naming a plan."""
-    blocks: list[tuple[int, list[str]]] = []
-    lines = text.splitlines(keepends=True)
+def _bullet_lists(text: str) -> list[tuple[int, list[str], str]]:
+    """Blocks of bulleted/numbered lines introduced by a line ending in ":" or naming a
+    plan: (where the block starts, its items, the plan noun the intro names or "")."""
+    blocks: list[tuple[int, list[str], str]] = []
     offset = 0
-    intro_ok = False
+    intro: str | None = None  # the plan noun of the line before, "" if only a colon
     current: list[str] = []
     current_start = 0
-    for line in lines:
+    for line in text.splitlines(keepends=True):
         m = _BULLET.match(line.rstrip("\r\n"))
-        if m and intro_ok:
+        if m and intro is not None:
             if not current:
                 current_start = offset
             current.append(m.group("item").strip().rstrip(";,.").removesuffix(" and").strip())
         elif line.strip():
             if current:
-                blocks.append((current_start, current))
+                blocks.append((current_start, current, intro or ""))
                 current = []
             stripped = line.strip().lower()
-            intro_ok = stripped.endswith(":") or any(
-                re.search(rf"\b{noun}s?\b", stripped) for noun in _PLAN_NOUNS
-            )
+            nouns = [n for n in _PLAN_NOUNS if re.search(rf"\b{n}s?\b", stripped)]
+            intro = nouns[0] if nouns else ("" if stripped.endswith(":") else None)
         offset += len(line)
     if current:
-        blocks.append((current_start, current))
+        blocks.append((current_start, current, intro or ""))
     return blocks
 
 
-def _attach(proposals: list[ProposalFound], start: int, items: list[str]) -> None:
-    """Give items to the nearest earlier proposal, preferring one that names a plan."""
+def _attach(proposals: list[ProposalFound], start: int, items: list[str], noun: str = "") -> None:
+    """Give items to the proposal they belong to: the nearest earlier one naming the same
+    kind of thing ("plan"), else a close one (a sentence or two before) naming any plan,
+    declaration, strategy..., else, for "It calls for" or a bare list, the close one;
+    otherwise nobody: items of an unknown plan are not guessed."""
     earlier = [p for p in proposals if p.start < start]
     if not earlier:
         return
-    plans = [
-        p
-        for p in earlier
-        if any(re.search(rf"\b{noun}s?\b", p.text, re.IGNORECASE) for noun in _PLAN_NOUNS)
-    ]
-    target = (plans or earlier)[-1]
+    named = [p for p in earlier if noun and _names(p.text, noun)]
+    near = [p for p in earlier if start - p.end <= _NEAR]
+    near_plans = [p for p in near if any(_names(p.text, n) for n in _PLAN_NOUNS)]
+    if named:
+        target = named[-1]
+    elif near_plans:  # "released a continental AI strategy. The plan advocates ..."
+        target = near_plans[-1]
+    elif near and not noun:  # "It calls for ...", a list after a colon
+        target = near[-1]
+    else:
+        return
     for item in items:
         if item not in target.items:
             target.items.append(item)
+
+
+def _names(text: str, noun: str) -> bool:
+    return re.search(rf"\b{noun}s?\b", text, re.IGNORECASE) is not None
+
+
+# How far (characters) items may be from a proposal that does not name their plan.
+_NEAR = 400
