@@ -105,6 +105,9 @@ EXTRA_ALIASES = {
     "Britons": ("demonym", "GB"),
     "Sino": ("demonym", "CN"),  # only before a hyphen: "Sino-US", see countries.py
     "Palestinian": ("demonym", "PS"),
+    # Dotted short forms missing their last dot ("secretary of the U.S on Monday").
+    "U.S": ("name", "US"),
+    "U.K": ("name", "GB"),
     # Headline abbreviations (Reuters: "S.Korea", "N.Korea").
     "S. Korea": ("name", "KR"),
     "S.Korea": ("name", "KR"),
