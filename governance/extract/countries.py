@@ -246,11 +246,16 @@ def _labelled_person(span: Span) -> bool:
 _LIST_GAP = re.compile(r"^\s*(?:,|and|or|&|,\s*and|,\s*or)\s*(?:the\s+)?$")
 
 
-def _listed_with_countries(span: Span, unambiguous: list[Occurrence], text: str) -> bool:
+def _listed_with_countries(span: Span, accepted: list[Occurrence], text: str) -> bool:
     """In a list of countries: "Armenia, Georgia and Azerbaijan", "Chad, Niger and Mali"."""
     # Without sentence boundaries (a doc from a pipeline with no parser) the whole text.
     sent = span.sent if span.doc.has_annotation("SENT_START") else span.doc[:]
-    near = [o for o in unambiguous if sent.start_char <= o.start < sent.end_char]
+    # Capitals do not make a list of states: "Washington and Georgia passed AI bills".
+    near = [
+        o
+        for o in accepted
+        if sent.start_char <= o.start < sent.end_char and o.entry.kind in {"name", "demonym"}
+    ]
     if len({o.entry.code for o in near}) >= 2:
         return True
     for o in near:
@@ -298,7 +303,7 @@ def _usage_ok(occ: Occurrence, span: Span) -> bool:
 
 
 def _ambiguous_ok(
-    occ: Occurrence, span: Span, unambiguous: list[Occurrence], codes: set[str], text: str
+    occ: Occurrence, span: Span, accepted: list[Occurrence], codes: set[str], text: str
 ) -> bool:
     """Context that makes an ambiguous alias the country (see the module docstring)."""
     if _inside_longer_name(span):
@@ -307,7 +312,7 @@ def _ambiguous_ok(
         return not _labelled_person(span)
     # Structure outweighs NER calling "Chad" or "Jordan" a person: a list of countries,
     # or, for a state's name (not a capital), a national office or a state noun.
-    if _listed_with_countries(span, unambiguous, text):
+    if _listed_with_countries(span, accepted, text):
         return True
     if occ.entry.kind == "name" and _office_support(span):
         return True
@@ -347,10 +352,15 @@ def extract_countries(text: str, doc: Doc | None = None) -> list[CountryFound]:
         else:
             kept.append(occ)
 
-    # Ambiguous aliases are judged against the unambiguous mentions accepted so far.
-    unambiguous = list(kept)
-    codes = {o.entry.code for o in unambiguous if o.entry.code}
-    kept += [o for o, span in ambiguous if _ambiguous_ok(o, span, unambiguous, codes, text)]
+    # Ambiguous aliases are judged against the mentions accepted so far, until nothing
+    # changes: once "Jordan" is in, it supports "Georgia" in the same list of voters.
+    while ambiguous:
+        codes = {o.entry.code for o in kept if o.entry.code}
+        verdicts = [_ambiguous_ok(o, span, kept, codes, text) for o, span in ambiguous]
+        if not any(verdicts):
+            break
+        kept += [o for (o, _), ok in zip(ambiguous, verdicts, strict=True) if ok]
+        ambiguous = [pair for pair, ok in zip(ambiguous, verdicts, strict=True) if not ok]
     return _group(sorted(kept, key=lambda o: o.start), text)
 
 
