@@ -27,7 +27,9 @@ from governance.extract.types import Mention, OrganizationFound, PersonFound
 
 ORGANIZATIONS_FILE = Path(__file__).resolve().parent.parent / "fixtures" / "organizations.yaml"
 
-HONORIFICS = {"dr", "mr", "mrs", "ms", "prof", "professor", "sir", "dame", "madam", "h.e."}
+# Stripped from the front of a name. "Sir", "Lord" and "Sheikh" stay: news uses them as
+# part of the name ("Lord Vallance"); royal titles do not ("Prince Abdulaziz bin Salman").
+HONORIFICS = {"dr", "mr", "mrs", "ms", "prof", "professor", "madam", "h.e.", "prince", "princess"}
 NAME_PARTICLES = {"von", "van", "der", "den", "de", "da", "del", "bin", "al", "la", "le", "ibn"}
 
 # Title heads: a role needs one of these. Lower case; multiword heads first.
@@ -82,6 +84,20 @@ TITLE_HEADS = [
     "researcher",
     "official",
     "lawmaker",
+    "advocate",
+    "activist",
+    "analyst",
+    "expert",
+    "partner",
+    "fellow",
+    "campaigner",
+    "lawyer",
+    "engineer",
+    "negotiator",
+    "diplomat",
+    "consultant",
+    "officer",
+    "politician",
     "chief",
     "czar",
     "tsar",
@@ -185,7 +201,7 @@ def affiliation_of(phrase: str) -> str:
     phrase = _POSSESSIVE.sub("", phrase.strip()).strip()
     if phrase.lower().startswith("the "):
         phrase = phrase[4:]
-    if not phrase:
+    if not phrase or phrase.split()[0].lower() in {"its", "their", "his", "her", "our", "this"}:
         return ""
     if country := country_of(phrase):
         return country
@@ -300,7 +316,8 @@ def _parse_title_phrase(phrase: str) -> tuple[str, str]:
     aff = ""
     # "the French president's special envoy": the office's owner gives the country.
     owner = re.match(
-        r"(.*?)\s*\b(?:president|prime minister|premier|government|king)(?:'s|’s)\s+(.+)",
+        r"(.*?)\s*\b(?:president|prime minister|premier|government|king|secretary-general)"
+        r"(?:'s|’s)\s+(.+)",
         phrase,
         re.IGNORECASE,
     )
@@ -312,6 +329,9 @@ def _parse_title_phrase(phrase: str) -> tuple[str, str]:
         return "", ""
     prefix = (owner_prefix + " " + phrase[: title.start()]).strip()
     role_start = title.start()
+    if prefix and prefix == prefix.lower() and not owner_prefix:
+        # "a digital rights advocate": lower-case descriptors are part of the role.
+        prefix, role_start = "", 0
     if prefix:
         aff = affiliation_of(prefix)
         # "the EU's internal market commissioner": descriptors after the possessive
@@ -323,7 +343,7 @@ def _parse_title_phrase(phrase: str) -> tuple[str, str]:
             return "", ""
     role = phrase[role_start:].strip()
     tail = re.match(
-        r"(.+?)\s+of\s+(?:the\s+)?(?:[A-Z]\w+\s+)?(?:[a-z][\w-]*\s+){0,2}"
+        r"(.+?)\s+(?:of|from)\s+(?:the\s+)?(?:[A-Z]\w+\s+)?(?:[a-z][\w-]*\s+){0,2}"
         r"([A-Z][\w.&-]*(?:\s+[A-Z][\w.&-]*){0,4})$",
         role,
     )
@@ -387,7 +407,8 @@ def _person_spans(text: str, doc: Doc) -> list[tuple[str, int, int]]:
             found.append((name, m.start(1), m.end(1)))
     # A title followed by two or three capitalised tokens is a name NER may miss.
     for m in re.finditer(
-        rf"\b(?i:{_HEAD_RE})\s+(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?\s+)?({_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{1,2}})\b",
+        rf"\b(?i:{_HEAD_RE})\s+(?:(?:Dr|Mr|Mrs|Ms|Prof|Prince|Princess)\.?\s+)?"
+        rf"({_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{0,2}}(?:\s+(?:{'|'.join(NAME_PARTICLES)})\s+{_NAME_TOKEN})?)\b",
         text,
     ):
         name = m.group(1)
