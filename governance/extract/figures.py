@@ -53,6 +53,7 @@ def _inside(start: int, end: int, spans: Iterable[tuple[int, int]]) -> bool:
 # --- Figures ------------------------------------------------------------------------------
 
 _DIGITS = re.compile(r"^(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
+_SUFFIXED = re.compile(r"^(\d+(?:\.\d+)?)(bn|mn|m|k|tn)$", re.IGNORECASE)
 _YEAR = re.compile(r"^(?:1[89]|20|21)\d{2}$")
 
 _WORD_NUMBERS = {
@@ -72,6 +73,9 @@ _SCALES = {
     "billion": 1_000_000_000,
     "bn": 1_000_000_000,
     "trillion": 1_000_000_000_000,
+    "tn": 1_000_000_000_000,
+    "m": 1_000_000,
+    "k": 1_000,
 }
 
 _CURRENCY_SIGNS = {"$": "dollars", "us$": "dollars", "€": "euros", "£": "pounds", "¥": "yuan"}
@@ -122,7 +126,25 @@ def _number_value(tok: Token) -> int | float | None:
     if _DIGITS.match(tok.text):
         raw = tok.text.replace(",", "")
         return float(raw) if "." in raw else int(raw)
+    suffixed = _SUFFIXED.match(tok.text)
+    if suffixed:  # "$40bn", "1.2m"
+        number, scale = suffixed.groups()
+        return float(number) * _SCALES[scale.lower()]
     return _WORD_NUMBERS.get(tok.lower_)
+
+
+def _part_of_word(doc: Doc, i: int) -> bool:
+    """ "5G", "GPT-4", "COVID-19", "010-6512-3456": digits inside a name or a code."""
+    tok = doc[i]
+    if tok.whitespace_ == "" and i + 1 < len(doc) and doc[i + 1].is_alpha:
+        return True
+    if i == 0 or doc[i - 1].whitespace_ != "":
+        return False
+    glue = doc[i - 1].text
+    if glue in {"+", "/"}:  # "+86", "78/265"
+        return True
+    # "GPT-4", "COVID-19"; but "50-60 countries" is a range whose end still counts.
+    return glue == "-" and i >= 2 and doc[i - 2].whitespace_ == "" and not doc[i - 2].like_num
 
 
 def _hyphen_after(doc: Doc, i: int) -> bool:
@@ -281,9 +303,11 @@ def _figure_at(
     """The figure starting with the number at token i, and where to read on."""
     tok = doc[i]
     value = _number_value(tok)
-    if value is None or _inside(tok.idx, tok.idx + len(tok), links):
+    if value is None or _inside(tok.idx, tok.idx + len(tok), links) or _part_of_word(doc, i):
         return None, i + 1
-    spelled = not _DIGITS.match(tok.text)
+    if i >= 2 and (doc[i - 2].lower_, doc[i - 1].lower_) == ("one", "in"):
+        return None, i + 1  # "one in five firms" is a share, not a count
+    spelled = tok.lower_ in _WORD_NUMBERS
     last = i  # last token of the number itself
     if spelled and tok.lower_ in _TENS and _hyphen_after(doc, i):
         ones = _WORD_NUMBERS.get(doc[i + 2].lower_)
