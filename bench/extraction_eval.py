@@ -68,11 +68,31 @@ class Score:
         return f"| {name} | {p:.2f} | {r:.2f} | {f:.2f} | {self.tp} | {self.fp} | {self.fn} |"
 
 
+ABBREVIATIONS = {"un": "united nations", "eu": "european union", "us": "united states"}
+
+
+def org_forms(name: str) -> set[str]:
+    """A name, its abbreviations expanded, and its initials ("financial times" → "ft")."""
+    expanded = " ".join(ABBREVIATIONS.get(w, w) for w in name.split())
+    initials = "".join(w[0] for w in expanded.split() if w not in STOP)
+    return {name, expanded} | ({initials} if len(expanded.split()) > 1 else set())
+
+
 def org_match(found: set[str], expected: set[str]) -> set[str]:
-    """Map each found organization to the label it names (containment either way)."""
+    """Map each found organization to the label it names: the same name, abbreviation
+    or initials, or one name containing the other."""
     mapped = set()
     for name in found:
-        hit = next((e for e in expected if e in name or name in e), None)
+        forms = org_forms(name)
+        hit = next(
+            (
+                e
+                for e in expected
+                if forms & org_forms(e)
+                or any(f in g or g in f for f in forms for g in org_forms(e))
+            ),
+            None,
+        )
         mapped.add(hit or name)
     return mapped
 
@@ -122,7 +142,9 @@ def main() -> int:
         extra, missed = scores["people"].add({norm(p.name) for p in result.people}, expected_people)
         report.append(f"people +{sorted(extra)} -{sorted(missed)}")
 
-        expected_orgs = {norm(o) for o in label.get("orgs", [])}
+        # The issue counts the EU as an organization, not a country.
+        eu = ["European Union"] if "EU" in label.get("countries", []) else []
+        expected_orgs = {norm(o) for o in [*label.get("orgs", []), *eu]}
         found_orgs = org_match({norm(o.name) for o in result.organizations}, expected_orgs)
         extra, missed = scores["organizations"].add(found_orgs, expected_orgs)
         report.append(f"organizations +{sorted(extra)} -{sorted(missed)}")

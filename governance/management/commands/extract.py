@@ -16,6 +16,9 @@ from governance.extract.pipeline import extract
 
 
 class Command(BaseCommand):
+    # System checks would connect (GeneratedField asks the server's version); this
+    # command works without any database.
+    requires_system_checks: list[str] = []
     help = "Print the countries, people, organizations, quotes, proposals, figures and dates "
     "found in a text file (no database)."
 
