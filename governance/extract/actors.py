@@ -269,7 +269,8 @@ def _title_before(text: str, start: int, ner_orgs: frozenset[str] = frozenset())
     window = window[cuts[-1] if cuts else 0 :]
     m = re.search(
         rf"(?:\b((?i:former|ex-|then-?))\s*)?"
-        rf"(?:((?:[A-Z][\w.&-]*|U\.S\.|U\.K\.)(?:[ ]+[A-Z][\w.&-]*){{0,3}}?(?:'s|’s)?)[ ]+)?"
+        rf"(?:((?:[A-Z][\w.&-]*|U\.S\.|U\.K\.)"
+        rf"(?:[ ]+(?:of[ ]+)?[A-Z][\w.&-]*){{0,3}}?(?:'s|’s)?)[ ]+)?"
         rf"({_TITLE_PATTERN})\s+(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?\s+)?$",
         window,
     )
@@ -330,8 +331,10 @@ def _parse_title_phrase(phrase: str) -> tuple[str, str]:
     prefix = (owner_prefix + " " + phrase[: title.start()]).strip()
     role_start = title.start()
     if prefix and prefix == prefix.lower() and not owner_prefix:
-        # "a digital rights advocate": lower-case descriptors are part of the role.
-        prefix, role_start = "", 0
+        # "a digital rights advocate": lower-case descriptors are part of the role; an
+        # unnamed owner ("the chipmaker's chief executive") is not.
+        role_start = title.start() if re.search(r"(?:'s|’s|s')$", prefix) else 0
+        prefix = ""
     if prefix:
         aff = affiliation_of(prefix)
         # "the EU's internal market commissioner": descriptors after the possessive

@@ -48,7 +48,7 @@ DOC_NOUNS = (
 _DOC_RE = re.compile(
     # Up to three describing words, none a verb or preposition ("the G7 said in a statement"
     # is the G7 speaking, not a statement).
-    rf"\b(?:[Tt]he|[Tt]his|[Ii]ts)\s+((?:(?!(?:said|says|in|on|a|an|of|to|at)\b)[\w-]+\s+){{0,3}}?)"
+    rf"\b(?:[Tt]he|[Tt]his|[Ii]ts)\s+((?:(?!(?:said|says|in|on|a|an|of|to|at)\b)[\w'’-]+\s+){{0,3}}?)"
     rf"((?i:{DOC_NOUNS}))\b"
 )
 BODY_NOUNS = {"government", "ministry", "administration", "assembly", "council", "commission"}
@@ -175,17 +175,16 @@ def _cue_after(text: str, q: Quoted, p_end: int, speakers: Speakers, orgs) -> At
     # Room for a title before the name: “…,” Dutch Digital Minister Alexandra van Huffelen said.
     if not verb or verb.start() - pos > 90:
         return None
-    for actor in _actors_in(text, pos, clause_end, speakers, orgs):
-        if actor.start - pos > 60:
-            break
-        if actor.speaker:
-            return Attribution(
-                actor.speaker,
-                min(actor.start, verb.start()),
-                max(actor.end, verb.end()),
-                actor.person,
-            )
-    return None
+    near = [a for a in _actors_in(text, pos, clause_end, speakers, orgs) if a.start - pos <= 60]
+    # A person beats the body in their title: “…,” said Council of Europe Secretary
+    # General Marija Pejčinović Burić.
+    near = [a for a in near if a.speaker and a.person] or [a for a in near if a.speaker]
+    if not near:
+        return None
+    actor = near[0]
+    return Attribution(
+        actor.speaker, min(actor.start, verb.start()), max(actor.end, verb.end()), actor.person
+    )
 
 
 def _cue_before(
