@@ -84,7 +84,15 @@ def test_beat_tick_ingests_due_feeds_once(worker: Worker, payload_server: Payloa
     wait_until(lambda: finished_runs(source) == 2, what="the second run")
     assert source.runs.first().outcome == "not_modified"
     assert Document.objects.count() == 2
-    assert "extract_document" in worker.log()  # extraction was handed the new documents
+    # Extraction ran in the worker on the new documents and filed candidates for review.
+    wait_until(
+        lambda: not Document.objects.exclude(extraction_status="done").exists(),
+        timeout=60,
+        what="extraction of the new documents",
+    )
+    stored = Document.objects.get(url=link)
+    assert stored.candidates.filter(kind="person", payload__name="Li Qiang").exists()
+    assert set(stored.mentions.values_list("country_id", flat=True)) >= {"CN"}
 
 
 def test_failures_are_recorded_and_the_worker_stays_healthy(
