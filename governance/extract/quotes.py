@@ -240,7 +240,11 @@ def _subject(doc: Doc, q: Quoted, text: str, speakers: Speakers, orgs) -> Attrib
 
 def _is_partial(text: str, q: Quoted, p_start: int) -> bool:
     """Inside a sentence (a word right before the mark) or a short phrase: partial."""
-    if q.single or word_count(text[q.start : q.end]) < 5:
+    words = text[q.start : q.end]
+    if q.single:
+        return True
+    # A short quote is a phrase unless it is a whole sentence (“That has to change.”).
+    if word_count(words) < 5 and not (words[:1].isupper() and words.endswith((".", "!", "?"))):
         return True
     before = text[p_start : q.open].rstrip()
     return bool(before) and before[-1].isalnum()
