@@ -41,35 +41,20 @@ _STRONG = {
     "co-sponsor", "cosponsor", "sponsor", "call", "decline", "refuse",
 }  # fmt: skip
 _WEAK = {
-    "announce",
-    "launch",
-    "release",
-    "unveil",
-    "introduce",
-    "establish",
-    "create",
-    "set",
-    "publish",
-    "issue",
-    "back",
-    "approve",
-    "pass",
-    "put",
-    "reject",
-    "enact",
-    "initiate",
-    "form",
-    "found",
-    "table",
-    "submit",
-    "agree",
-    "join",
-}
+    "announce", "launch", "release", "unveil", "introduce", "establish", "create", "set",
+    "publish", "issue", "back", "approve", "pass", "put", "reject", "enact", "initiate",
+    "form", "found", "table", "submit", "agree", "join", "veto", "roll", "present",
+}  # fmt: skip
 # A document does not propose: "The act imposes fines" restates the act's content.
 _DOCUMENTS = {"act", "law", "regulation", "rule", "bill", "order", "report", "document",
               "text", "draft"}  # fmt: skip
 # Verbs that need a particle or preposition to be a cue: "call for", "put forward", "set up".
-_NEEDS_PARTICLE = {"call": {"for"}, "put": {"forward"}, "set": {"up", "out"}}
+_NEEDS_PARTICLE = {
+    "call": {"for"},
+    "put": {"forward"},
+    "set": {"up", "out"},
+    "roll": {"out"},
+}
 # "decline to sign": the refusal verb heads the cue verb.
 _REFUSALS = {"decline", "refuse", "fail"}
 # "is considering establishing": a thought about a proposal, not one.
@@ -182,6 +167,9 @@ def _verb_phrase(verb: Token) -> str | None:
     if verb.dep_ == "xcomp" and verb.head.lemma_.lower() in _TENTATIVE:
         return None  # "Beijing is considering establishing ...": not yet a proposal
     words = [verb.text]
+    doc = verb.doc
+    if verb.i >= 2 and doc[verb.i - 1].text == "-" and doc[verb.i - 2].lower_ == "co":
+        words = [f"co-{verb.text}"]  # "co-sponsored", split by the tokenizer
     needed = _NEEDS_PARTICLE.get(lemma)
     if needed is not None:
         particle = next(
@@ -202,7 +190,7 @@ def _verb_phrase(verb: Token) -> str | None:
 
 
 def _is_passive(verb: Token) -> bool:
-    if any(c.dep_ in {"auxpass", "nsubjpass"} for c in verb.children):
+    if any(c.dep_ in {"auxpass", "nsubjpass", "agent"} for c in verb.children):
         return True
     return verb.dep_ in {"acl", "relcl"} and verb.tag_ == "VBN"
 
@@ -244,9 +232,13 @@ def _doer(verb: Token) -> Token | None:
     node = verb
     for _ in range(4):
         subject = next((c for c in node.children if c.dep_ in {"nsubj", "csubj"}), None)
+        if subject is not None and subject.lower_ in {"who", "which", "that"}:
+            # "the countries that have backed ...": the noun the clause describes.
+            return node.head if node.dep_ == "relcl" else None
         if subject is not None:
             return subject
-        if node.dep_ not in {"xcomp", "conj"} or node.head.i == node.i:
+        # "declined to sign", "met and signed", "Modi said, calling for ...".
+        if node.dep_ not in {"xcomp", "conj", "advcl"} or node.head.i == node.i:
             return None
         node = node.head
     return None
