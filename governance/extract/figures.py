@@ -453,13 +453,30 @@ def _weekday_date(weekday: str, rel: str, published: datetime.date | None) -> da
     rel = rel.lower()
     if rel == "next":
         return published + datetime.timedelta(days=(target - published.weekday()) % 7 or 7)
+    if rel == "coming":  # "the council will vote on Friday": on or after the published day
+        return published + datetime.timedelta(days=(target - published.weekday()) % 7)
     if rel == "last" and back == 0:
         back = 7
     return published - datetime.timedelta(days=back)
 
 
+def _future_tense(doc: Doc, char: int) -> bool:
+    """Is the clause around the word at char in the future ("will meet on Monday")?"""
+    span = doc.char_span(char, char + 1, alignment_mode="expand")
+    if span is None:
+        return False
+    for node in [span.root, *span.root.ancestors]:
+        if any(c.dep_ == "aux" and c.lower_ in {"will", "shall", "'ll"} for c in node.children):
+            return True
+        if node.pos_ in {"VERB", "AUX"}:
+            return False
+    return False
+
+
 def extract_dates(text: str, doc: Doc, published: datetime.date | None) -> list[DateFound]:
     """Dates in the text, normalised against the published date, in text order."""
+    if isinstance(published, datetime.datetime):
+        published = published.date()  # a DateFound holds a day
     blocked = _link_spans(text)
     found: list[DateFound] = []
 
@@ -478,6 +495,8 @@ def extract_dates(text: str, doc: Doc, published: datetime.date | None) -> list[
         rel = m.group("rel") or ""
         # "on Monday" is not a relation: keep the span to the weekday itself.
         start = m.start() if rel.lower() in {"last", "next", "this"} else m.start("weekday")
+        if rel.lower() not in {"last", "next", "this"} and _future_tense(doc, m.start("weekday")):
+            rel = "coming"
         add(start, m.end(), _weekday_date(m.group("weekday"), rel, published))
     for m in _DEICTIC.finditer(text):
         value = None

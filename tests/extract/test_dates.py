@@ -82,3 +82,10 @@ def test_devset_relative_dates_resolve() -> None:
     name = "07-export-org-uk-bletchley-declaration-28-countries.txt"
     found = dates(devset.article(name), devset.published(name))
     assert ("1 November", datetime.date(2023, 11, 1)) in {(d.text, d.date) for d in found}
+
+
+def test_published_datetime_gives_days() -> None:
+    published = datetime.datetime(2025, 7, 28, 9, 30, tzinfo=datetime.UTC)
+    (found,) = dates("The forum closed today.", published)  # type: ignore[arg-type]
+    assert found.date == datetime.date(2025, 7, 28)
+    assert type(found.date) is datetime.date
