@@ -19,9 +19,15 @@ numbers inside dates and times, ordinals, labels ("Article 5", "WAIC 2025"),
 anything inside a URL, a pic.twitter.com link or a @handle.
 
 Dates. Explicit dates come from regular expressions (month-day-year,
-day-month-year, ISO), weekdays and today/yesterday/tomorrow are resolved against
-the published date, and spaCy's DATE entities add relative periods ("this year",
-"last month") with date None: a DateFound holds a day or nothing.
+day-month-year, ISO; a range "February 10-11, 2025" gives its first day). Without a
+year, the year that puts the day closest to the published date is taken. A bare
+weekday is the latest such day on or before the published date (news reports what
+happened), the next one on or after it in a future-tense clause ("will vote on
+Friday"); "next Friday" looks forward, "last Friday" strictly back. today, yesterday
+and tomorrow count from the published date. "October 2023" and spaCy's relative
+periods ("this year", "last month") are recorded with date None: a DateFound holds a
+day or nothing. Without a published date, only dates with a year get a day. Numeric
+dates like 12/05/2024 are skipped: day-first and month-first cannot be told apart.
 """
 
 from __future__ import annotations

@@ -14,17 +14,23 @@ themselves; common verbs (announce, launch, release, unveil, establish, pass, ..
 only when what they act on is a governance thing (an organization, body, plan,
 declaration, resolution, framework, restriction, ...), so "Huawei announced a new phone"
 is not a proposal.
+Refusals keep their cue ("declined to sign", "not sign"); tentative ones do not count
+("is considering establishing"); a document is never the doer ("The act imposes fines").
 Pronoun doers are resolved to the nearest name before them (he/she: a person; it/they:
-the previous proposer or organization/country); metonyms ("Beijing", "Washington") stay
-as written, the country step maps them. The recorded text is the whole sentence.
+the previous proposer or organization/country; who/that: the noun the clause describes);
+metonyms ("Beijing", "Washington") stay as written, the country step maps them. The
+recorded text is the sentence, cut at line breaks, and a dateline ("BRUSSELS (Reuters) -")
+is blanked before parsing so that the city is not read as the subject.
 
 Action-plan items: a sentence whose subject is the plan itself ("The plan advocates
 open-source collaboration and cross-border exchanges to bridge gaps in regulatory
 philosophies and technical standards") gives one item per coordinated object and per
 object of its purpose clause, worded as a gerund ("bridging gaps in technical
 standards"); a bulleted or numbered list after such a sentence or after a line ending
-in ":" gives one item per line. Items go to the nearest preceding proposal, preferring
-one whose sentence names a plan, declaration, resolution or the like.
+in ":" gives one item per line; "includes seven principles: a, b and c" splits after the
+colon. Items go to the nearest earlier proposal naming the same thing ("plan"), else to
+a close one (within a sentence or two) naming any plan-like thing, else (for "It calls
+for ...") to the close one; otherwise they are dropped rather than guessed.
 """
 
 from __future__ import annotations
