@@ -419,6 +419,21 @@ def _person_spans(text: str, doc: Doc) -> list[tuple[str, int, int]]:
             found.append((name, m.start(1), m.end(1)))
     for m in _BYLINE_RE.finditer(text):
         found.append((m.group(1), m.start(1), m.end(1)))
+    # "Artigas said" with NER missing "... Digitalisation Carme Artigas" earlier: a lone
+    # surname points back to the given name + surname right before it.
+    lone = {e.text for e in doc.ents if e.label_ == "PERSON" and " " not in e.text.strip()}
+    lone |= {  # NER may call the surname an organization: "Artigas said"
+        m.group(1)
+        for m in re.finditer(rf"(?<![\w-])({_NAME_TOKEN}) (?:said|says|told|added)\b", text)
+    }
+    for surname in lone:
+        if not re.fullmatch(_NAME_TOKEN, surname) or any(surname in n.split() for n, *_ in found):
+            continue
+        for m in re.finditer(rf"(?<![\w-])({_NAME_TOKEN}) {re.escape(surname)}(?![\w-])", text):
+            name = m.group()
+            if _looks_like_name(name) and not _TITLE_RE.match(m.group(1)):
+                found.append((name, m.start(), m.end()))
+                break
     return found
 
 
