@@ -357,12 +357,13 @@ def _plan_items(sent: Span, proposals: list[ProposalFound]) -> tuple[Token, list
         if subject is None or not _is_plan_subject(subject, proposals):
             continue
         noun = "" if subject.pos_ == "PRON" else subject.lemma_.lower()
+        if sent.text.rstrip().endswith(":"):
+            return verb, [], noun  # "The plan calls for:" - its points follow as a list
         # "The framework includes seven principles: transparency, fairness, ...".
         colon = sent.text.find(":", verb.idx - sent.start_char)
         if colon != -1 and sent.text[colon + 1 :].strip():
             tail = sent.text[colon + 1 :].strip().rstrip(".;")
             return verb, [_strip_article(p) for p in _SPLIT.split(tail) if p.strip()], noun
-        # Empty for "The plan calls for:" — its points follow as a list.
         return verb, _items_of(verb) or _items_from_text(sent, verb), noun
     return None
 

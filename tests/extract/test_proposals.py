@@ -37,6 +37,8 @@ def test_fixture_case(case: dict[str, Any]) -> None:
             assert item in items, f"missing item {item!r}; got {items}"
     if case.get("exact"):
         assert len(got) == len(case["proposals"]), got
+    if "item_count" in case:
+        assert sum(len(p.items) for p in found) == case["item_count"], [p.items for p in found]
     if case.get("no_items"):
         assert all(not p.items for p in found), [p.items for p in found]
 
