@@ -124,6 +124,8 @@ _MONTHS_LOWER = {
     "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
 }  # fmt: skip
 _TIME_WORDS = {"am", "a.m.", "pm", "p.m.", "gmt", "utc", "bst", "cet", "o'clock", "hours", "hrs"}
+# Before a spelled-out number these make it point back at things already named.
+_REFERRING = {"the", "these", "those", "its", "their", "our", "his", "her", "'s", "’s"}
 _ELLIPSIS = {"…", "...", "…."}
 
 
@@ -323,6 +325,8 @@ def _figure_at(
     hyphenated = _hyphen_after(doc, last)
     if spelled and tok.lower_ == "one" and not hyphenated:
         return None, i + 1
+    if spelled and not hyphenated and i > 0 and doc[i - 1].lower_ in _REFERRING:
+        return None, i + 1  # "the two countries", "the world's two largest economies"
     currency = ""
     if i > 0 and doc[i - 1].lower_ in _CURRENCY_SIGNS:  # "$40 billion", "over $1 billion"
         currency = _CURRENCY_SIGNS[doc[i - 1].lower_]
