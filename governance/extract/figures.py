@@ -14,7 +14,17 @@ stay. A phrase cut off by an ellipsis ("over 1,000 distinguished…") keeps the
 cut-off words as its unit rather than an invented noun. The span runs from the
 qualifier (if any) to the end of the unit: "over 800 companies".
 
-Skipped: years ("2025", unless a qualifier or a plural noun makes it a count),
+Qualifiers: exact; over; more_than (more than, in excess of, upwards of); at_least (at
+least, no fewer than, "1,000+"); about (about, around, approximately, roughly, some, an
+estimated); nearly (nearly, almost, close to: kept apart from "about" because it
+bounds the value from above); up_to; fewer_than (fewer than, less than, under).
+Money: the sign names the unit ($ and US$ dollars, € euros, £ pounds, ¥ yuan) and the
+value is scaled ("$40bn" = 40000000000); "40 billion yuan" reads its unit from the text.
+A coordinated unit is kept whole: "28 countries and the EU".
+
+Skipped: years ("2025", "the 2023 rules"; a qualified "over 2000 delegates" counts),
+digits inside names and codes ("5G", "GPT-4", "+86 10 ..."), "one in five", spelled-out
+numbers that refer back ("the two sides", "the world's two largest economies"),
 numbers inside dates and times, ordinals, labels ("Article 5", "WAIC 2025"),
 anything inside a URL, a pic.twitter.com link or a @handle.
 
