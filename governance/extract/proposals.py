@@ -49,7 +49,7 @@ _STRONG = {
 _WEAK = {
     "announce", "launch", "release", "unveil", "introduce", "establish", "create", "set",
     "publish", "issue", "back", "approve", "pass", "put", "reject", "enact", "initiate",
-    "form", "found", "table", "submit", "agree", "join", "veto", "roll", "present",
+    "found", "table", "submit", "agree", "join", "veto", "roll", "present",
 }  # fmt: skip
 # A document does not propose: "The act imposes fines" restates the act's content.
 _DOCUMENTS = {"act", "law", "regulation", "rule", "bill", "order", "report", "document",
