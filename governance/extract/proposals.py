@@ -225,7 +225,22 @@ def _needs_governance_object(verb: Token) -> bool:
 
 
 def _mentions_governance(tokens: list[Token]) -> bool:
-    return any(t.lemma_.lower() in _GOVERNANCE_NOUNS for t in tokens if t.pos_ in {"NOUN", "PROPN"})
+    for t in tokens:
+        lemma = t.lemma_.lower()
+        if t.pos_ == "PROPN" and lemma in _GOVERNANCE_NOUNS:
+            return True  # part of a name: "Global Partnership on AI", "Hiroshima AI Process"
+        if t.pos_ == "NOUN" and lemma in _GOVERNANCE_NOUNS - _ALSO_COMMERCIAL:
+            return True
+    return False
+
+
+# Companies announce these all the time ("a partnership with OpenAI", "a new AI lab"):
+# they mark governance only as part of a name.
+_ALSO_COMMERCIAL = {
+    "partnership", "platform", "lab", "laboratory", "hub", "network", "fund", "program",
+    "programme", "cooperation", "action", "vision", "export", "group", "process", "forum",
+    "alliance", "consortium", "office", "centre", "center", "limit",
+}  # fmt: skip
 
 
 def _doer(verb: Token) -> Token | None:
