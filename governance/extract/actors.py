@@ -207,7 +207,10 @@ def _title_before(text: str, start: int, ner_orgs: frozenset[str] = frozenset())
         rf"(?:\b((?i:former|ex-|then-?))\s*)?"
         rf"(?:((?:[A-Z][\w.&-]*|U\.S\.|U\.K\.)"
         rf"(?:[ ]+(?:of[ ]+)?[A-Z][\w.&-]*){{0,3}}?(?:'s|’s)?)[ ]+)?"
-        rf"({_TITLE_PATTERN})\s+(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?\s+)?$",
+        # "Minister for Digital Development and Information Josephine Teo": a portfolio.
+        rf"({_TITLE_PATTERN}"
+        rf"(?:[ ]+(?:for|of)[ ]+[A-Z][\w-]*(?:[ ]+(?:and[ ]+)?[A-Z][\w-]*){{0,4}})?)"
+        rf"\s+(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?\s+)?$",
         window,
     )
     if not m:
@@ -282,7 +285,7 @@ def _parse_title_phrase(phrase: str) -> tuple[str, str]:
             return "", ""
     role = phrase[role_start:].strip()
     tail = re.match(
-        r"(.+?)\s+(?:of|from)\s+(?:the\s+)?(?:[A-Z]\w+\s+)?(?:[a-z][\w-]*\s+){0,2}"
+        r"(.+?)\s+(?:of|from)\s+(?:the\s+)?(?:[A-Z]\w+\s+(?=[a-z]))?(?:[a-z][\w-]*\s+){0,2}"
         r"([A-Z][\w.&-]*(?:\s+[A-Z][\w.&-]*){0,4})$",
         role,
     )
@@ -355,6 +358,10 @@ def _person_spans(text: str, doc: Doc) -> list[tuple[str, int, int]]:
             found.append((name, m.start(1), m.end(1)))
     for m in _BYLINE_RE.finditer(text):
         found.append((m.group(1), m.start(1), m.end(1)))
+    # Popes and monarchs are known by title and one name ("Pope Francis", "King Charles III").
+    for m in re.finditer(r"\b(?:Pope|King|Queen) [A-Z][a-z]+(?: [IVX]+\b)?", text):
+        if not _in_boilerplate(m.start(), boiler):
+            found.append((m.group(), m.start(), m.end()))
     # "Artigas said" with NER missing "... Digitalisation Carme Artigas" earlier: a lone
     # surname points back to the given name + surname right before it.
     lone = {e.text for e in doc.ents if e.label_ == "PERSON" and " " not in e.text.strip()}
@@ -433,7 +440,9 @@ def extract_people(text: str, doc: Doc) -> list[PersonFound]:
     ner_orgs = frozenset(
         e.text
         for e in doc.ents
-        if e.label_ == "ORG" and e.text.split()[-1] not in {"Cabinet", "Government", "Council"}
+        if e.label_ == "ORG"
+        and e.text.split()[-1] not in {"Cabinet", "Government", "Council"}
+        and not re.fullmatch(r"[A-Z]{2,3}", e.text)  # "ICT Minister": a portfolio
     )
     for person in people.values():
         if person.name in bylines:

@@ -51,6 +51,11 @@ _DOC_RE = re.compile(
     rf"\b(?:[Tt]he|[Tt]his|[Ii]ts)\s+((?:(?!(?:said|says|in|on|a|an|of|to|at)\b)[\w'’-]+\s+){{0,3}}?)"
     rf"((?i:{DOC_NOUNS}))\b"
 )
+_ROLE_RE = re.compile(
+    r"\b[Tt]he ((?:prime |foreign |vice |deputy )?(?:minister|president|premier|pope|king|queen|"
+    r"secretary-general|secretary|chancellor|ambassador|envoy|commissioner|senator|"
+    r"chief executive|ceo|spokesperson|spokesman|spokeswoman|chair|chairman|governor))\b"
+)
 BODY_NOUNS = {"government", "ministry", "administration", "assembly", "council", "commission"}
 FEMALE_NAMES = {
     "anne", "michelle", "ursula", "kamala", "margrethe", "gina", "theresa", "liz", "angela",
@@ -98,6 +103,15 @@ class Speakers:
                 return person.name
         return ""
 
+    def by_title(self, pos: int, title: str) -> str:
+        title = title.lower()
+        for s, _, person in reversed(self.mentions):
+            if s < pos and (
+                person.role.lower().endswith(title) or person.name.lower().startswith(title)
+            ):
+                return person.name
+        return ""
+
     def before(self, pos: int, pronoun: str) -> str:
         """The most recent person before pos; "she" prefers a known woman, "he" a man."""
         earlier = [p for s, _, p in self.mentions if s < pos]
@@ -134,6 +148,10 @@ def _actors_in(text: str, start: int, end: int, speakers: Speakers, orgs: list[O
         if any(s <= m.start() < e for s, e, _ in speakers.mentions):
             continue  # "He Yadong" is a name, not a pronoun
         found.append(Actor(m.start(), m.end(), speakers.before(m.start(), m.group()), True))
+    for m in _ROLE_RE.finditer(text, start, end):
+        # "the pope said", "the minister added": the latest person holding that title.
+        if person := speakers.by_title(m.start(), m.group(1)):
+            found.append(Actor(m.start(), m.end(), person, True))
     for m in _DOC_RE.finditer(text, start, end):
         words = (m.group(1) + m.group(2)).split()
         if all(w[0].isupper() for w in words) and len(words) > 1:
