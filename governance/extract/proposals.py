@@ -30,7 +30,10 @@ standards"); a bulleted or numbered list after such a sentence or after a line e
 in ":" gives one item per line; "includes seven principles: a, b and c" splits after the
 colon. Items go to the nearest earlier proposal naming the same thing ("plan"), else to
 a close one (within a sentence or two) naming any plan-like thing, else (for "It calls
-for ...") to the close one; otherwise they are dropped rather than guessed.
+for ...") to the close one; otherwise they are dropped rather than guessed. A plan
+sentence whose subject is a title ('The "Statement on Inclusive ... AI" outlines ...')
+is also recorded as a proposal of the proposer its items went to: the title is the
+evidence of what was proposed.
 """
 
 from __future__ import annotations
@@ -115,10 +118,36 @@ def extract_proposals(text: str, doc: Doc) -> list[ProposalFound]:
             # "China's initiative, unveiled by Xi, calls for ...": the proposal read from
             # the same sentence owns the items.
             verb, items, noun = listing
-            _attach(proposals, sent.end_char, items, noun)
+            target = _attach(proposals, sent.end_char, items, noun)
+            titled = _titled_restatement(text, sent, verb, target)
+            if titled is not None and (titled.start, titled.proposer.lower()) not in seen:
+                seen.add((titled.start, titled.proposer.lower()))
+                proposals.append(titled)
     for start, items, noun in _bullet_lists(text):
         _attach(proposals, start, items, noun)
     return proposals
+
+
+def _titled_restatement(
+    text: str, sent: Span, verb: Token, target: ProposalFound | None
+) -> ProposalFound | None:
+    """'The "Statement on Inclusive and Sustainable AI" outlines commitments ...': a plan
+    named by its title, after the sentence saying who backed it ("a declaration backed by
+    60 nations"). Recorded as a proposal of the same proposer, since the title is the
+    evidence of what was proposed; its items stay with the proposal they were given to."""
+    if target is None:
+        return None
+    start, end = _clause_bounds(text, sent, verb)
+    if target.start >= start:
+        return None
+    subject = next((c for c in verb.children if c.dep_ == "nsubj"), None)
+    # A title is capitalized mid-sentence ("The \"Statement on ...\""); "The plan" is not.
+    titled = subject is not None and subject.text[:1].isupper() and not subject.is_sent_start
+    if not titled:
+        return None  # "The plan advocates ...": no title, nothing new
+    return ProposalFound(
+        proposer=target.proposer, text=text[start:end], start=start, end=end, verb=verb.text
+    )
 
 
 def _sentences(text: str, doc: Doc) -> list[Span]:
@@ -533,14 +562,16 @@ def _bullet_lists(text: str) -> list[tuple[int, list[str], str]]:
     return blocks
 
 
-def _attach(proposals: list[ProposalFound], start: int, items: list[str], noun: str = "") -> None:
+def _attach(
+    proposals: list[ProposalFound], start: int, items: list[str], noun: str = ""
+) -> ProposalFound | None:
     """Give items to the proposal they belong to: the nearest earlier one naming the same
     kind of thing ("plan"), else a close one (a sentence or two before) naming any plan,
     declaration, strategy..., else, for "It calls for" or a bare list, the close one;
     otherwise nobody: items of an unknown plan are not guessed."""
     earlier = [p for p in proposals if p.start < start]
     if not earlier:
-        return
+        return None
     named = [p for p in earlier if noun and _names(p.text, noun)]
     near = [p for p in earlier if start - p.end <= _NEAR]
     near_plans = [p for p in near if any(_names(p.text, n) for n in _PLAN_NOUNS)]
@@ -551,10 +582,11 @@ def _attach(proposals: list[ProposalFound], start: int, items: list[str], noun: 
     elif near and not noun:  # "It calls for ...", a list after a colon
         target = near[-1]
     else:
-        return
+        return None
     for item in items:
         if item not in target.items:
             target.items.append(item)
+    return target
 
 
 def _names(text: str, noun: str) -> bool:
