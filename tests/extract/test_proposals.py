@@ -107,6 +107,10 @@ def test_devset_more_participants() -> None:
         pytest.skip("news-dev set not on this machine")
     found = proposals(devset.article("10-thedayafterai-paris-summit-us-uk-decline.txt"))
     assert ("approximately 60 nations", "backed") in [(p.proposer, p.verb) for p in found]
+    # The declaration's title comes two paragraphs later; it is kept as evidence.
+    titled = [p for p in found if p.verb == "outlines"]
+    assert [p.proposer for p in titled] == ["approximately 60 nations"]
+    assert "Statement on Inclusive and Sustainable Artificial Intelligence" in titled[0].text
     found = proposals(
         devset.article("13-ecns-unga-china-led-capacity-building-resolution-july-2024.txt")
     )
