@@ -142,7 +142,8 @@ _TITLE_RE = re.compile(_TITLE_PATTERN)
 _NAME_TOKEN = r"(?:[A-Z][a-zà-ÿ]+(?:[-'’][A-Za-zà-ÿ]+)*|[A-Z]{1,2}\.?(?:[A-Z]\.)?)"
 _BYLINE_RE = re.compile(
     rf"^[ \t]*(?:By|Posted by:?|Written by:?|Author:)[ \t]+"
-    rf"({_NAME_TOKEN}(?:[ \t]+{_NAME_TOKEN}){{1,2}})[ \t]*$",
+    rf"({_NAME_TOKEN}(?:[ \t]+{_NAME_TOKEN}){{1,2}})"
+    rf"(?:[ \t]+and[ \t]+({_NAME_TOKEN}(?:[ \t]+{_NAME_TOKEN}){{1,2}}))?[ \t]*$",
     re.MULTILINE,
 )
 # "[Read More: ...]" link lines are site boilerplate, not article facts.
@@ -162,7 +163,7 @@ def _clean_name(text: str, start: int) -> tuple[str, int]:
             continue
         break
     text = POSSESSIVE.sub("", text) if re.search(r"(?:'s|’s)$", text) else text
-    return text.strip(" ,"), start
+    return text.strip(" ,\n\t"), start
 
 
 def _looks_like_name(name: str) -> bool:
@@ -357,7 +358,9 @@ def _person_spans(text: str, doc: Doc) -> list[tuple[str, int, int]]:
         if _looks_like_name(name) and not _in_boilerplate(m.start(1), boiler):
             found.append((name, m.start(1), m.end(1)))
     for m in _BYLINE_RE.finditer(text):
-        found.append((m.group(1), m.start(1), m.end(1)))
+        for g in (1, 2):
+            if m.group(g):
+                found.append((m.group(g), m.start(g), m.end(g)))
     # Popes and monarchs are known by title and one name ("Pope Francis", "King Charles III").
     for m in re.finditer(r"\b(?:Pope|King|Queen) [A-Z][a-z]+(?: [IVX]+\b)?", text):
         if not _in_boilerplate(m.start(), boiler):
@@ -435,7 +438,7 @@ def extract_people(text: str, doc: Doc) -> list[PersonFound]:
             full = people[longer[0]]
             for m in people.pop(name).mentions:
                 full.mentions.append(Mention(m.text, m.start, m.end, "short"))
-    bylines = {m.group(1) for m in _BYLINE_RE.finditer(text)}
+    bylines = {m.group(g) for m in _BYLINE_RE.finditer(text) for g in (1, 2) if m.group(g)}
     # NER calls "ICT Cabinet" an organization; a cabinet or government is a portfolio.
     ner_orgs = frozenset(
         e.text

@@ -39,6 +39,14 @@ SPEECH_VERBS = (
     "concluded|cautioned|reiterated|pointed out|predicted|recalled|affirmed|"
     "according to|reads|read|declares|proclaimed|promised|vowed|pledged"
 )
+# Verbs whose object is the listener, never the speaker.
+OBJECT_VERBS = {"told", "tells", "asked", "urged", "warned", "called", "described", "urging"}
+SPEECH_LEMMAS = {
+    "say", "tell", "add", "state", "note", "stress", "emphasize", "emphasise", "warn", "argue",
+    "explain", "declare", "announce", "urge", "insist", "call", "describe", "highlight",
+    "acknowledge", "caution", "predict", "promise", "vow", "pledge", "criticise", "criticize",
+    "complain", "accuse", "welcome", "praise", "reject", "demand",
+}  # fmt: skip
 _VERB_RE = re.compile(rf"\b(?:{SPEECH_VERBS})\b")
 _PRONOUN_RE = re.compile(r"\b(?:he|she|He|She)\b")
 DOC_NOUNS = (
@@ -64,7 +72,9 @@ FEMALE_NAMES = {
     "catherine", "maria", "marie", "elizabeth", "nicola", "rachel", "priti", "kemi", "yvette",
     "penny", "chloe", "vera", "henna", "hua", "danielle", "rebecca", "laura", "julia",
     "mélanie", "melanie", "kristi", "nancy", "elisabeth", "ségolène", "clara",
-    "anna", "sophie", "isabelle", "claudia", "dina", "meredith", "joanna", "lisa",
+    "barbara", "karen", "susan", "patricia", "linda", "margaret", "carme", "lucilla", "paula",
+    "josephine", "amani", "nnenna", "christina", "marija", "francesca", "luciana", "anna",
+    "sophie", "isabelle", "claudia", "dina", "meredith", "joanna", "lisa",
 }  # fmt: skip
 
 
@@ -91,8 +101,15 @@ class Speakers:
 
     def __init__(self, text: str, people: list[PersonFound]) -> None:
         self.text = text
+        # Authors (bylines) write the article; they are not quoted in it.
         self.mentions = sorted(
-            ((m.start, m.end, p) for p in people for m in p.mentions if m.type != "pronoun"),
+            (
+                (m.start, m.end, p)
+                for p in people
+                if p.role != "author"
+                for m in p.mentions
+                if m.type != "pronoun"
+            ),
             key=lambda x: x[0],
         )
         self.female = {p.name for p in people if _is_female(text, p)}
@@ -194,6 +211,9 @@ def _cue_after(text: str, q: Quoted, p_end: int, speakers: Speakers, orgs) -> At
     if not verb or verb.start() - pos > 90:
         return None
     near = [a for a in _actors_in(text, pos, clause_end, speakers, orgs) if a.start - pos <= 60]
+    if verb.group() in OBJECT_VERBS:
+        # “…,” Guterres told the Security Council: after "told", the listener.
+        near = [a for a in near if a.start < verb.start()]
     # A person beats the body in their title: “…,” said Council of Europe Secretary
     # General Marija Pejčinović Burić.
     near = [a for a in near if a.speaker and a.person] or [a for a in near if a.speaker]
@@ -231,29 +251,49 @@ def _cue_before(
 
 
 def _subject(doc: Doc, q: Quoted, text: str, speakers: Speakers, orgs) -> Attribution | None:
-    """The first actor-like nominal subject up the dependency tree from the quote."""
+    """The speaker among the nominal subjects up the dependency tree from the quote.
+
+    A person anywhere up the chain wins ("Sullivan said the government would use “a
+    small yard”"); then a document or body actor; then a body noun ("the government");
+    last, a proper-noun subject of a speech verb ("CCIA Europe warned that ...")."""
     span = doc.char_span(q.start, q.end, alignment_mode="expand")
     if span is None:
         return None
+    ranked: list[tuple[int, int, Attribution]] = []
     token = span.root
-    seen = 0
-    while seen < 12:
-        seen += 1
+    for depth in range(12):
         for child in token.children:
             if child.dep_ not in ("nsubj", "nsubjpass") or child.i >= span.start:
                 continue
-            sub = doc[child.left_edge.i : child.i + 1]
-            actors = _actors_in(text, sub.start_char, sub.end_char, speakers, orgs)
-            if actors and actors[-1].speaker:
+            last = child.i
+            if child.lemma_.lower() in {"spokesperson", "spokesman", "spokeswoman"}:
+                last = child.right_edge.i  # "A spokesman for Prime Minister Keir Starmer"
+            sub = doc[child.left_edge.i : last + 1]
+            actors = [
+                a
+                for a in _actors_in(text, sub.start_char, sub.end_char, speakers, orgs)
+                if a.speaker
+            ]
+            cue_end = token.idx + len(token)
+            if actors:
                 a = actors[-1]
-                return Attribution(a.speaker, a.start, token.idx + len(token), a.person)
-            if child.lemma_.lower() in BODY_NOUNS:
+                ranked.append(
+                    (
+                        0 if a.person else 1,
+                        depth,
+                        Attribution(a.speaker, a.start, cue_end, a.person),
+                    )
+                )
+            elif child.lemma_.lower() in BODY_NOUNS:
                 name = re.sub(r"^(?:[Tt]he)\s+", "", sub.text)
-                return Attribution(name, sub.start_char, sub.end_char, False)
+                ranked.append((2, depth, Attribution(name, sub.start_char, sub.end_char, False)))
+            elif child.pos_ == "PROPN" and token.lemma_.lower() in SPEECH_LEMMAS:
+                name = re.sub(r"^(?:[Tt]he)\s+", "", sub.text)
+                ranked.append((3, depth, Attribution(name, sub.start_char, cue_end, False)))
         if token.head is token:
-            return None
+            break
         token = token.head
-    return None
+    return min(ranked, key=lambda r: r[:2])[2] if ranked else None
 
 
 def _is_partial(text: str, q: Quoted, p_start: int) -> bool:
@@ -284,6 +324,9 @@ def extract_quotes(
         p_start, p_end = paras[q.paragraph]
         partial = _is_partial(text, q, p_start)
         attribution = _cue_after(text, q, p_end, speakers, organizations)
+        if attribution is None and partial:
+            # Inside a sentence the grammatical subject is the surest speaker.
+            attribution = _subject(doc, q, text, speakers, organizations)
         if attribution is None:
             attribution = _cue_before(text, p_start, q.open, speakers, organizations, not partial)
         if attribution is None and text[p_start : q.open].strip() == "" and q.paragraph > 0:
