@@ -37,7 +37,7 @@ SPEECH_VERBS = (
     "replied|continued|commented|observed|highlighted|underlined|underscored|"
     "acknowledged|acknowledges|described|describes|called|calls|posted|tweeted|"
     "concluded|cautioned|reiterated|pointed out|predicted|recalled|affirmed|"
-    "according to|reads|read|declares|proclaimed|promised|vowed|pledged"
+    "[Aa]ccording to|reads|read|declares|proclaimed|promised|vowed|pledged"
 )
 # Verbs whose object is the listener, never the speaker.
 OBJECT_VERBS = {"told", "tells", "asked", "urged", "warned", "called", "described", "urging"}
@@ -240,6 +240,13 @@ def _cue_before(
     if not verbs:
         return None
     verb = verbs[-1]
+    if verb.group().lower() == "according to":
+        # "According to Plonk, countries wanted “a common vocabulary”": the source follows.
+        after = [
+            a for a in _actors_in(text, verb.end(), end, speakers, orgs) if a.speaker and a.person
+        ]
+        if after and after[0].start - verb.end() < 40:
+            return Attribution(after[0].speaker, verb.start(), after[0].end, True)
     actors = [a for a in _actors_in(text, s_start, verb.start(), speakers, orgs) if a.speaker]
     # The last person before the verb is its subject ("Speaking to the FT, ..., Michelle
     # Donelan, described"); failing a person, the first document or body named.
