@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  (typographic quotes and CJK punctuation are the test data)
 """parse.py: recorded payloads (tests/fixtures/payloads) in, typed records out.
 
 No server and no database: parsing is bytes in, records out. The payloads are
