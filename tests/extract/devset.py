@@ -1,18 +1,26 @@
-"""The labelled dev set and the seed article, shared by the actor and quote tests."""
+"""Test data outside the project: the labelled news excerpts in ../shared (beside the
+checkout, as in CI; SHARED_DIR overrides), and the seed article (in the project)."""
 
 from __future__ import annotations
 
+import datetime
 import json
+import os
 from pathlib import Path
 
-SHARED = Path("/work/shared")
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("SHARED_DIR") or ROOT.parent / "shared")
 DEV_DIR = SHARED / "corpora" / "news-dev"
-SEED_ARTICLE = SHARED / "seed" / "waic-2025-article.txt"
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "extraction"
+SEED_ARTICLE = ROOT / "governance" / "fixtures" / "seed" / "waic-2025-article.txt"
+FIXTURES = ROOT / "tests" / "fixtures" / "extraction"
+
+
+def available() -> bool:
+    return (DEV_DIR / "labels.json").exists()
 
 
 def dev_labels() -> dict[str, dict]:
-    return json.loads((DEV_DIR / "labels.json").read_text(encoding="utf-8"))
+    return json.loads((DEV_DIR / "labels.json").read_text(encoding="utf-8")) if available() else {}
 
 
 def dev_text(name: str) -> str:
@@ -21,4 +29,17 @@ def dev_text(name: str) -> str:
 
 
 def dev_files() -> list[str]:
-    return sorted(dev_labels()) if DEV_DIR.exists() else []
+    return sorted(dev_labels())
+
+
+def published(name: str) -> datetime.date:
+    return datetime.date.fromisoformat(dev_labels()[name]["date"])
+
+
+def recall(found: int, total: int) -> float:
+    return found / total if total else 1.0
+
+
+# The names the figure, date and proposal tests use.
+labels = dev_labels
+article = dev_text

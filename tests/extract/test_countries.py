@@ -16,11 +16,12 @@ from governance.extract.countries import extract_countries, noise_spans
 from governance.extract.gazetteer import gazetteer
 from governance.extract.nlp import english
 from governance.extract.types import CountryFound
+from tests.extract import devset
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "extraction" / "countries.yaml"
 SEED_ARTICLE = ROOT / "governance" / "fixtures" / "seed" / "waic-2025-article.txt"
-NEWS_DEV = Path("/work/shared/corpora/news-dev")
+NEWS_DEV = devset.DEV_DIR
 
 CASES = yaml.safe_load(FIXTURE.read_text(encoding="utf-8"))["cases"]
 

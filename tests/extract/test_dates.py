@@ -12,10 +12,10 @@ import yaml
 from governance.extract.figures import extract_dates
 from governance.extract.nlp import english
 from governance.extract.types import DateFound
-from tests.extract import newsdev as devset
+from tests.extract import devset
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "extraction"
-SEED = Path("/work/shared/seed/waic-2025-article.txt")
+SEED = devset.SEED_ARTICLE
 CASES: list[dict[str, Any]] = yaml.safe_load((FIXTURES / "dates.yaml").read_text())
 
 
@@ -51,7 +51,6 @@ def test_bare_weekday_is_the_latest_on_or_before_published(
     assert found.date == expected
 
 
-@pytest.mark.skipif(not SEED.exists(), reason="seed article not on this machine")
 def test_seed_article_dates() -> None:
     text = SEED.read_text()
     got = {(d.text, d.date) for d in dates(text, datetime.date(2025, 7, 26))}

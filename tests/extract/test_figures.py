@@ -11,10 +11,10 @@ import yaml
 from governance.extract.figures import extract_figures
 from governance.extract.nlp import english
 from governance.extract.types import FigureFound
-from tests.extract import newsdev as devset
+from tests.extract import devset
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "extraction"
-SEED = Path("/work/shared/seed/waic-2025-article.txt")
+SEED = devset.SEED_ARTICLE
 CASES: list[dict[str, Any]] = yaml.safe_load((FIXTURES / "figures.yaml").read_text())
 
 
@@ -49,7 +49,6 @@ def test_values_are_ints_when_whole() -> None:
     assert g.value == 12.5 and g.unit == "percent"
 
 
-@pytest.mark.skipif(not SEED.exists(), reason="seed article not on this machine")
 def test_seed_article_yields_every_figure_in_facts() -> None:
     text = SEED.read_text()
     got = {(v, q, u) for _, v, q, u in described(text, figures(text))}

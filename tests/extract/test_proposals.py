@@ -11,10 +11,10 @@ import yaml
 from governance.extract.nlp import english
 from governance.extract.proposals import extract_proposals
 from governance.extract.types import ProposalFound
-from tests.extract import newsdev as devset
+from tests.extract import devset
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "extraction"
-SEED = Path("/work/shared/seed/waic-2025-article.txt")
+SEED = devset.SEED_ARTICLE
 CASES: list[dict[str, Any]] = yaml.safe_load((FIXTURES / "proposals.yaml").read_text())
 
 
@@ -50,7 +50,6 @@ def test_text_is_the_sentence_not_the_headline_above_it() -> None:
     assert p.proposer == "Ten countries"
 
 
-@pytest.mark.skipif(not SEED.exists(), reason="seed article not on this machine")
 def test_seed_article_proposals_and_items() -> None:
     text = SEED.read_text()
     found = {(p.proposer.replace("’", "'"), p.verb): p for p in proposals(text)}
