@@ -17,12 +17,13 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from governance.extract.types import Extraction
+from governance.extract.types import EventFound, Extraction
 from governance.models import (
     Candidate,
     Country,
     Document,
     DocumentCountry,
+    Event,
     ExtractionStatus,
     Organization,
     Person,
@@ -42,6 +43,8 @@ CONFIDENCE = {
     Candidate.Kind.ACTION_ITEM: 0.5,
     Candidate.Kind.FIGURE: 0.8,
     Candidate.Kind.DATE: 0.8,
+    Candidate.Kind.EVENT: 0.7,
+    Candidate.Kind.PARTICIPATION: 0.5,
 }
 
 
@@ -62,6 +65,33 @@ def _person(name: str) -> Person | None:
 
 def _organization(name: str) -> Organization | None:
     return Organization.objects.filter(Q(name__iexact=name) | Q(aliases__contains=[name])).first()
+
+
+def _event(found: EventFound) -> Event | None:
+    """The curated event a found one is: its name or short name, with or without the year."""
+    names = {found.name, found.display_name}
+    if found.short_name:
+        names |= {found.short_name, f"{found.short_name} {found.year}".strip()}
+    query = Q()
+    for name in names:
+        query |= Q(name__iexact=name) | Q(short_name__iexact=name)
+    return Event.objects.filter(query).first()
+
+
+def _event_payload(found: EventFound) -> dict[str, Any]:
+    return {
+        "name": found.display_name,
+        "base_name": found.name,
+        "short_name": found.short_name,
+        "year": found.year,
+        "city": found.city,
+        "country": found.country,
+        "theme": found.theme,
+        "start_date": found.start_date,
+        "end_date": found.end_date,
+        "duration_days": found.duration_days,
+        "mentions": [asdict(m) for m in found.mentions],
+    }
 
 
 def _candidates(extraction: Extraction, document: Document) -> Iterator[Candidate]:
@@ -127,6 +157,23 @@ def _candidates(extraction: Extraction, document: Document) -> Iterator[Candidat
         yield make(Candidate.Kind.FIGURE, figure.start, figure.end, asdict(figure), None)
     for found_date in extraction.dates:
         yield make(Candidate.Kind.DATE, found_date.start, found_date.end, asdict(found_date), None)
+    for event in extraction.events:
+        first = event.mentions[0]
+        yield make(
+            Candidate.Kind.EVENT, first.start, first.end, _event_payload(event), _event(event)
+        )
+    for part in extraction.participation:
+        # start/end is the participant's own mention, so each one is its own candidate.
+        payload = {
+            "participant": part.participant,
+            "participant_type": part.participant_type,
+            "role": part.role,
+            "subject": part.subject[:300],
+            "subject_type": part.subject_type,
+            "date": part.date,
+            "evidence": text[part.evidence_start : part.evidence_end],
+        }
+        yield make(Candidate.Kind.PARTICIPATION, part.start, part.end, payload, None)
 
 
 def write_candidates(document: Document, extraction: Extraction) -> dict[str, int]:

@@ -24,21 +24,34 @@ def extract(text: str, *, language: str = "", published: date | None = None) -> 
     # Imported here so that a process that never extracts English never loads spaCy.
     from governance.extract.actors import extract_actors
     from governance.extract.countries import extract_countries
+    from governance.extract.events import extract_events
     from governance.extract.figures import extract_dates, extract_figures
     from governance.extract.nlp import english
+    from governance.extract.participation import extract_participation
     from governance.extract.proposals import extract_proposals
     from governance.extract.quotes import extract_quotes
 
     text = text[:MAX_CHARS]
     doc = english()(text)
     people, organizations = extract_actors(text, doc)
+    countries = extract_countries(text, doc)
+    proposals = extract_proposals(text, doc)
+    figures = extract_figures(text, doc)
+    dates = extract_dates(text, doc, published)
+    # Events and participation read what the others found, so they run last.
+    events = extract_events(text, doc, dates, figures)
+    participation = extract_participation(
+        text, doc, countries, people, organizations, events, proposals, dates
+    )
     return Extraction(
         language=language or "en",
-        countries=extract_countries(text, doc),
+        countries=countries,
         people=people,
         organizations=organizations,
         quotes=extract_quotes(text, doc, people, organizations),
-        proposals=extract_proposals(text, doc),
-        figures=extract_figures(text, doc),
-        dates=extract_dates(text, doc, published),
+        proposals=proposals,
+        figures=figures,
+        dates=dates,
+        events=events,
+        participation=participation,
     )

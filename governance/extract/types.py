@@ -83,6 +83,47 @@ class DateFound:
 
 
 @dataclass
+class EventFound:
+    """A conference, summit, forum or session, with every mention of it merged."""
+
+    name: (
+        str  # the full name as written, without a year: "World Artificial Intelligence Conference"
+    )
+    short_name: str = ""  # acronym given with it: "WAIC"
+    year: str = ""  # "2025" when the text ties a year to the name
+    city: str = ""  # the venue: "Shanghai"
+    country: str = ""  # ISO alpha-2 when stated ("Shanghai, China") or the city is a capital
+    theme: str = ""
+    start_date: date | None = None
+    end_date: date | None = None
+    duration_days: int | None = None  # "three-day event"
+    mentions: list[Mention] = field(default_factory=list)
+    # Where the venue was read, for the host's evidence: "Shanghai" and "China".
+    city_span: tuple[int, int] | None = None
+    country_span: tuple[int, int] | None = None
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.name} {self.year}" if self.year else self.name
+
+
+@dataclass
+class ParticipationFound:
+    """Who took part in an event or a proposal, and how (Participation.Role values)."""
+
+    participant: str  # a country code, a person's full name or an organization's name
+    participant_type: Literal["country", "person", "organization"]
+    role: str
+    subject: str  # the event's name, or the proposal's text
+    subject_type: Literal["event", "proposal"]
+    start: int  # the participant's own mention: text[start:end]
+    end: int
+    evidence_start: int  # the sentence (or clause) that says so
+    evidence_end: int
+    date: date | None = None
+
+
+@dataclass
 class Extraction:
     language: str = "en"
     supported: bool = True  # False: not English, nothing extracted
@@ -93,6 +134,9 @@ class Extraction:
     proposals: list[ProposalFound] = field(default_factory=list)
     figures: list[FigureFound] = field(default_factory=list)
     dates: list[DateFound] = field(default_factory=list)
+    # Not part of as_json(): its shape is fixed by issue 4; these become Candidates only.
+    events: list[EventFound] = field(default_factory=list)
+    participation: list[ParticipationFound] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         """The `manage.py extract --json` shape."""
