@@ -57,10 +57,17 @@ DOCUMENT_AFTER = re.compile(
     r"\s+(?:Declaration|Statement|Communiqu[eé]|Agreement|Process|Principles|Code|Charter)\b"
 )
 
+NOT_PLACES = {
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "monday", "tuesday", "wednesday", "thursday",
+    "friday", "saturday", "sunday", "its", "his", "her", "their", "this", "that",
+}  # fmt: skip
 _CAP = r"(?:[A-Z][A-Za-z0-9.&-]*(?:['’]s)?|[0-9]+(?:st|nd|rd|th))"
 _CONN = r"(?:of|on|for|and|the|de)"
+# A tail "of the <Name>" belongs to the name: "Summit of the Future".
 _NAMED = re.compile(
-    rf"(?<![\w-])(?:{_CAP}\s+(?:{_CONN}\s+)*)*?(?:{'|'.join(HEADS)})(?![\w-])",
+    rf"(?<![\w-])(?:{_CAP}\s+(?:{_CONN}\s+)*)*?(?:{'|'.join(HEADS)})(?![\w-])"
+    rf"(?:\s+of\s+(?:the\s+)?[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*)?",
 )
 _YEAR_BEFORE = re.compile(r"(?P<year>(?:19|20)\d{2})\s+$")
 _AFTER = re.compile(
@@ -70,7 +77,8 @@ _AFTER = re.compile(
 _PLACE = r"[A-Z](?:[\w'’-]|\.(?=\w))*(?:\s+[A-Z](?:[\w'’-]|\.(?=\w))*){0,2}"
 _VENUE = re.compile(
     rf"\s*(?:\([^)\n]{{1,20}}\)\s*)?,?\s*(?:(?:which|that)\s+(?:was|is|will\s+be)\s+)?"
-    rf"(?:(?:held|hosted|taking\s+place|convened|organi[sz]ed)\s+)?(?:in|at)\s+(?:the\s+)?"
+    rf"(?:(?:held|hosted|tak(?:ing|es)\s+place|took\s+place|convened|organi[sz]ed|open(?:ed|s)"
+    rf"|met|meets|kicked\s+off|began|begins)\s+)?(?:in|at)\s+(?:the\s+)?"
     rf"(?P<city>{_PLACE})(?:,\s+(?:the\s+)?(?P<country>{_PLACE}))?"
 )
 _DESCRIBED = re.compile(
@@ -175,6 +183,8 @@ def _set_venue(event: EventFound, text: str, end: int) -> None:
     if not m or (event.city and (event.country or m.group("city") != event.city)):
         return
     city = m.group("city")
+    if city.split()[0].lower() in NOT_PLACES:
+        return  # "in May 2024", "in Monday's session"
     code, kind = _place_code(city)
     if kind == "name":  # "the summit in France": a country, no city
         event.country, event.country_span = code, (m.start("city"), m.end("city"))

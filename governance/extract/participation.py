@@ -235,13 +235,19 @@ class _Collector:
         when: date | None,
     ) -> None:
         key = (actor.name, role, subject)
-        span = (actor.start, actor.end)
         if key in self._keys:
             return
-        if span in self._spans:
-            span = evidence  # the mention already carries another role: cite the clause
-            if span in self._spans:
-                return
+        # One span, one candidate: when the mention already carries another role, cite
+        # from the mention to the clause's end, else the clause itself (all exact text).
+        choices = [
+            (actor.start, actor.end),
+            (actor.start, max(actor.end, evidence[1])),
+            evidence,
+            (min(evidence[0], actor.start), actor.end),
+        ]
+        span = next((c for c in choices if c not in self._spans and c[1] > c[0]), None)
+        if span is None:
+            return
         self._keys.add(key)
         self._spans.add(span)
         self.found.append(
