@@ -67,6 +67,19 @@ def _organization(name: str) -> Organization | None:
     return Organization.objects.filter(Q(name__iexact=name) | Q(aliases__contains=[name])).first()
 
 
+def _item_span(text: str, item: str, start: int, end: int) -> tuple[int, int]:
+    """Where a plan item is written. A heading rebuilt from a shared verb ("bridging gaps
+    in technical standards" from "to bridge gaps in regulatory philosophies and technical
+    standards") is found by its longest literal tail, so two items keep two spans."""
+    words = item.split()
+    for first in range(len(words) - 1):  # at least two words, or "standards" anywhere
+        tail = " ".join(words[first:])
+        at = text.find(tail, start)
+        if at >= 0:
+            return at, at + len(tail)
+    return start, end
+
+
 def _event(found: EventFound) -> Event | None:
     """The curated event a found one is: its name or short name, with or without the year."""
     names = {found.name, found.display_name}
@@ -149,8 +162,7 @@ def _candidates(extraction: Extraction, document: Document) -> Iterator[Candidat
     for proposal in extraction.proposals:
         yield make(Candidate.Kind.PROPOSAL, proposal.start, proposal.end, asdict(proposal), None)
         for position, item in enumerate(proposal.items, start=1):
-            at = text.find(item, proposal.start)
-            start, end = (at, at + len(item)) if at >= 0 else (proposal.start, proposal.end)
+            start, end = _item_span(text, item, proposal.start, proposal.end)
             payload = {"heading": item, "position": position, "proposal": proposal.text[:300]}
             yield make(Candidate.Kind.ACTION_ITEM, start, end, payload, None)
     for figure in extraction.figures:
