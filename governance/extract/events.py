@@ -54,7 +54,7 @@ LEADING_NOISE = {
 }  # fmt: skip
 # "the Seoul Summit Declaration" names a document, not the summit.
 DOCUMENT_AFTER = re.compile(
-    r"\s+(?:Declaration|Statement|Communiqu[eé]|Agreement|Process|Principles|Code|Charter)\b"
+    r"[ \t]+(?:Declaration|Statement|Communiqu[eé]|Agreement|Process|Principles|Code|Charter)\b"
 )
 
 NOT_PLACES = {
@@ -62,40 +62,43 @@ NOT_PLACES = {
     "october", "november", "december", "monday", "tuesday", "wednesday", "thursday",
     "friday", "saturday", "sunday", "its", "his", "her", "their", "this", "that",
 }  # fmt: skip
+# Names, venues and themes never run across a line break (a headline above a paragraph).
 _CAP = r"(?:[A-Z][A-Za-z0-9.&-]*(?:['’]s)?|[0-9]+(?:st|nd|rd|th))"
 _CONN = r"(?:of|on|for|and|the|de)"
 # A tail "of the <Name>" belongs to the name: "Summit of the Future".
 _NAMED = re.compile(
-    rf"(?<![\w-])(?:{_CAP}\s+(?:{_CONN}\s+)*)*?(?:{'|'.join(HEADS)})(?![\w-])"
-    rf"(?:\s+of\s+(?:the\s+)?[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*)?",
+    rf"(?<![\w-])(?:{_CAP}[ \t]+(?:{_CONN}[ \t]+)*)*?(?:{'|'.join(HEADS)})(?![\w-])"
+    rf"(?:[ \t]+of[ \t]+(?:the[ \t]+)?[A-Z][\w-]*(?:[ \t]+[A-Z][\w-]*)*)?",
 )
-_YEAR_BEFORE = re.compile(r"(?P<year>(?:19|20)\d{2})\s+$")
+_YEAR_BEFORE = re.compile(r"(?P<year>(?:19|20)\d{2})[ \t]+$")
 _AFTER = re.compile(
-    r"(?:\s+(?P<year>(?:19|20)\d{2})\b)?(?:\s*\((?P<short>[A-Z][A-Za-z0-9&.-]{1,14})\))?"
+    r"(?:[ \t]+(?P<year>(?:19|20)\d{2})\b)?(?:[ \t]*\((?P<short>[A-Z][A-Za-z0-9&.-]{1,14})\))?"
 )
 # Dots only inside a word ("St. Petersburg" is lost; "U.S." kept), not a sentence's end.
-_PLACE = r"[A-Z](?:[\w'’-]|\.(?=\w))*(?:\s+[A-Z](?:[\w'’-]|\.(?=\w))*){0,2}"
+_PLACE = r"[A-Z](?:[\w'’-]|\.(?=\w))*(?:[ \t]+[A-Z](?:[\w'’-]|\.(?=\w))*){0,2}"
 _VENUE = re.compile(
-    rf"\s*(?:\([^)\n]{{1,20}}\)\s*)?,?\s*(?:(?:which|that)\s+(?:was|is|will\s+be)\s+)?"
-    rf"(?:(?:held|hosted|tak(?:ing|es)\s+place|took\s+place|convened|organi[sz]ed|open(?:ed|s)"
-    rf"|met|meets|kicked\s+off|began|begins)\s+)?(?:in|at)\s+(?:the\s+)?"
-    rf"(?P<city>{_PLACE})(?:,\s+(?:the\s+)?(?P<country>{_PLACE}))?"
+    rf"[ \t]*(?:\([^)\n]{{1,20}}\)[ \t]*)?,?[ \t]*"
+    rf"(?:(?:which|that)[ \t]+(?:was|is|will[ \t]+be)[ \t]+)?"
+    rf"(?:(?:held|hosted|tak(?:ing|es)[ \t]+place|took[ \t]+place|convened|organi[sz]ed"
+    rf"|open(?:ed|s)|met|meets|kicked[ \t]+off|began|begins)[ \t]+)?(?:in|at)[ \t]+(?:the[ \t]+)?"
+    rf"(?P<city>{_PLACE})(?:,[ \t]+(?:the[ \t]+)?(?P<country>{_PLACE}))?"
 )
 _DESCRIBED = re.compile(
-    rf"\b(?:[Tt]he|[Tt]his|[Tt]hat|[Ll]ast|[Nn]ext)\s+(?:(?:year['’]s|week['’]s)\s+)?"
-    rf"(?P<mod>(?:[A-Z][\w.-]*\s+){{1,3}})(?P<head>{'|'.join(GENERIC_HEADS)})\b"
+    rf"\b(?:[Tt]he|[Tt]his|[Tt]hat|[Ll]ast|[Nn]ext)[ \t]+(?:(?:year['’]s|week['’]s)[ \t]+)?"
+    rf"(?P<mod>(?:[A-Z][\w.-]*[ \t]+){{1,3}})(?P<head>{'|'.join(GENERIC_HEADS)})\b"
 )
 _REFERRING = re.compile(
-    r"\b(?:[Tt]he|[Tt]his|[Tt]hat|[Tt]his\s+year['’]s|[Ll]ast\s+year['’]s)\s+"
-    r"(?:(?P<dur>[\w]+)-day\s+)?(?:(?:high-level|annual|two-day|flagship)\s+)?"
+    r"\b(?:[Tt]he|[Tt]his|[Tt]hat|[Tt]his[ \t]+year['’]s|[Ll]ast[ \t]+year['’]s)[ \t]+"
+    r"(?:(?P<dur>[\w]+)-day[ \t]+)?(?:(?:high-level|annual|two-day|flagship)[ \t]+)?"
     rf"(?P<head>{'|'.join(GENERIC_HEADS)})\b"
 )
 _THEME = re.compile(
-    r"\btheme[d]?\s*(?:of\s+|was\s+|is\s+)?[,:]?\s*[“\"‘'](?P<theme>[^”\"’\n]{3,150}?)[,.]?[”\"’]",
+    r"\btheme[d]?[ \t]*(?:of[ \t]+|was[ \t]+|is[ \t]+)?[,:]?[ \t]*"
+    r"[“\"‘'](?P<theme>[^”\"’\n]{3,150}?)[,.]?[”\"’]",
     re.IGNORECASE,
 )
 _OPENING = re.compile(
-    r"\b(?:open(?:ed|s|ing)?|kick(?:ed|s)?\s+off|began|begins|inaugura\w+)\b", re.IGNORECASE
+    r"\b(?:open(?:ed|s|ing)?|kick(?:ed|s)?[ \t]+off|began|begins|inaugura\w+)\b", re.IGNORECASE
 )
 _RANGE = re.compile(r"\b(?P<first>[0-3]?\d)(?:st|nd|rd|th)?\s*[-–—]\s*(?P<last>[0-3]?\d)\b")
 # How far after an opening sentence a date still dates it (an embedded post's date line).
@@ -256,7 +259,8 @@ def _short_mentions(text: str, drafts: list[_Draft], noise: list[tuple[int, int]
             continue
         taken = {(m.start, m.end) for m in event.mentions}
         pattern = re.compile(
-            rf"(?<![\w-]){re.escape(event.short_name)}(?:\s+(?P<year>(?:19|20)\d{{2}}))?(?![\w-])"
+            rf"(?<![\w-]){re.escape(event.short_name)}"
+            rf"(?:[ \t]+(?P<year>(?:19|20)\d{{2}}))?(?![\w-])"
         )
         for m in pattern.finditer(text):
             if (m.start(), m.start() + len(event.short_name)) in taken or _inside(
@@ -300,6 +304,43 @@ def _described_mentions(text: str, drafts: list[_Draft], noise: list[tuple[int, 
             event.city, event.city_span = mod, (start, start + len(mod))
             if kind == "capital":
                 event.country = event.country or code
+
+
+_CONNECTORS = {"of", "on", "for", "and", "the", "de"}
+
+
+def _initials(name: str) -> str:
+    """ "World AI Conference" and "World Artificial Intelligence Conference" -> "WAIC"."""
+    return "".join(w if w.isupper() else w[0].upper() for w in name.split() if w not in _CONNECTORS)
+
+
+def _one_event(a: _Draft, b: _Draft) -> bool:
+    """Two names for one event in one article: same head noun, no clashing years, and the
+    same initials ("WAIC") or the same venue ("Paris AI Summit", "... Summit in Paris")."""
+    x, y = a.event, b.event
+    if a.head != b.head or (x.year and y.year and x.year != y.year):
+        return False
+    initials = {_initials(x.name), x.short_name} - {""}
+    if len(_initials(y.name)) >= 3 and ({_initials(y.name), y.short_name} & initials):
+        return True
+    return bool(x.city) and x.city == y.city
+
+
+def _merge(drafts: list[_Draft]) -> list[_Draft]:
+    out: list[_Draft] = []
+    for draft in drafts:
+        into = next((d for d in out if _one_event(d, draft)), None)
+        if into is None:
+            out.append(draft)
+            continue
+        keep, other = into.event, draft.event
+        if len(other.name) > len(keep.name):
+            keep.name = other.name
+        for key in ("short_name", "year", "city", "country", "theme", "city_span", "country_span"):
+            if not getattr(keep, key):
+                setattr(keep, key, getattr(other, key))
+        keep.mentions.extend(other.mentions)
+    return out
 
 
 def _looks_like_place(mod: str) -> bool:
@@ -400,6 +441,7 @@ def extract_events(
     drafts = _named_mentions(text, noise)
     _short_mentions(text, drafts, noise)
     _described_mentions(text, drafts, noise)
+    drafts = _merge(drafts)
     _referring_mentions(text, drafts, noise)
     events = [d.event for d in drafts]
     for event in events:

@@ -60,9 +60,12 @@ class Actor:
 
 
 _CLAUSE_BREAK = re.compile(r";\s+|,\s+(?=(?:while|whereas|but|though|although)\b)|\s+but\s+")
-_DELEGATE = re.compile(
-    r"\b(?:delegates?|delegations?|representatives?|officials|ministers|envoys|leaders"
-    r"|heads\s+of\s+(?:state|government))\s+(?:from|of)\b",
+_DELEGATE = re.compile(r"\b(?:delegates?|delegations?)\s+(?:from|of)\b", re.IGNORECASE)
+# "officials from China and the US have held discussions": delegates only where the
+# sentence names the event.
+_WEAK_DELEGATE = re.compile(
+    r"\b(?:representatives?|officials|ministers|envoys|leaders|heads\s+of\s+(?:state|government))"
+    r"\s+(?:from|of)\b",
     re.IGNORECASE,
 )
 _ATTEND = re.compile(r"\b(?:attended|took\s+part|participated|joined)\b")
@@ -76,7 +79,7 @@ _ABSENT = re.compile(
     re.IGNORECASE,
 )
 _SPEAKER = re.compile(
-    r"\b(?:[Ss]peak(?:ing|s)?\s+(?:at|during|to)|spoke\s+(?:at|during|to)|address(?:ed|ing)\s+"
+    r"\b(?:[Ss]peak(?:ing|s)?\s+(?:at|during)|spoke\s+(?:at|during)|address(?:ed|ing)\s+"
     r"|delivered\s+(?:\w+\s+)?(?:remarks|a\s+speech|an?\s+address|a\s+keynote|keynote)"
     r"|keynote|(?:sessions?|panels?|programme|program)\s+featured|speakers?\s+(?:included|were)"
     r"|panel(?:ists?)?\b|took\s+the\s+stage)"
@@ -103,6 +106,8 @@ _PROPOSAL_CUES: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"\b(?:backed|supported|co-?sponsored|voted\s+(?:for|in\s+favou?r))\b"),
         "supporter",
     ),
+    # "presented the draft on behalf of Algeria, Brazil, ...": co-proposers.
+    (re.compile(r"\bon\s+behalf\s+of\b"), "proposer"),
 ]
 # A ProposalFound's verb, as its proposer's role.
 _VERB_ROLES: list[tuple[str, str]] = [
@@ -120,6 +125,8 @@ _VERB_ROLES: list[tuple[str, str]] = [
     ("cosponsor", "supporter"),
     ("sponsor", "supporter"),
     ("propos", "proposer"),
+    ("announc", "announcer"),
+    ("agre", "signatory"),
     ("call", "proposer"),
     ("put", "proposer"),
     ("table", "proposer"),
@@ -132,6 +139,12 @@ _TARGET_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _LIST_GAP = re.compile(r"\s*(?:,\s*|\s+)?(?:(?:and|or|&|as\s+well\s+as)\s+)?(?:the\s+)?$")
+# Before a list's first item: "by both", "by approximately 60 nations, including".
+_LIST_OPENING = re.compile(
+    r"\s*(?:both\s+|(?:(?:approximately|about|over|more\s+than|some|nearly)\s+)?"
+    r"[\w-]+\s+(?:countries|nations|states|governments|members)(?:\s*,)?\s+"
+    r"(?:including|such\s+as|like|among\s+them)\s+)?(?:the\s+)?"
+)
 _NAMED_DOCUMENT = re.compile(
     r"\b(?:the\s+)?(?:[A-Z][\w’'-]*\s+){1,6}(?:Declaration|Statement|Resolution|Accord|Pact|Charter"
     r"|Convention|Treaty|Communiqu[eé])\b"
@@ -175,7 +188,7 @@ def _listed_after(text: str, actors: list[Actor], pos: int, end: int) -> list[Ac
     """Actors listed right after `pos`: "by the UK, France and Germany"."""
     out: list[Actor] = []
     for actor in sorted(_within(actors, pos, end), key=lambda a: a.start):
-        if _LIST_GAP.fullmatch(text, pos, actor.start) or (
+        if (not out and _LIST_OPENING.fullmatch(text, pos, actor.start)) or (
             out and _LIST_GAP.fullmatch(text, out[-1].end, actor.start)
         ):
             out.append(actor)
@@ -290,7 +303,11 @@ def _event_roles(
         name = event.display_name
         for c_start, c_end in _clauses(text, s_start, s_end):
             clause = (c_start, c_end)
-            for m in _DELEGATE.finditer(text, c_start, c_end):
+            named_here = any(s_start <= m.start < s_end for m in event.mentions)
+            cues = list(_DELEGATE.finditer(text, c_start, c_end))
+            if named_here:
+                cues += _WEAK_DELEGATE.finditer(text, c_start, c_end)
+            for m in cues:
                 for actor in _within(actors, m.end(), c_end, "country"):
                     out.add(actor, "delegate", name, "event", clause, when)
             if m := _ATTEND.search(text, c_start, c_end):
@@ -354,6 +371,12 @@ def _hosts(
             out.add(
                 actor, "host", event.display_name, "event", sentence_of(sentences, span[0]), None
             )
+        # "the UK's AI Safety Summit": the possessor hosts it.
+        for mention in event.mentions:
+            for actor in actors:
+                if actor.type == "country" and text[actor.end : mention.start] in ("’s ", "'s "):
+                    evidence = sentence_of(sentences, mention.start)
+                    out.add(actor, "host", event.display_name, "event", evidence, None)
     for s_start, s_end in sentences:
         event = event_at(events, s_start)
         if event is None:
@@ -405,24 +428,24 @@ def _proposal_roles(
                 out.add(actor, "target", p.text, "proposal", (p.start, p.end), when)
     for s_start, s_end in sentences:
         for c_start, c_end in _clauses(text, s_start, s_end):
+            near = _proposal_near(text, proposals, c_start, c_end)
+            if near is None:
+                continue
+            taken: set[Actor] = set()  # one role per actor and clause: the first cue's
             for pattern, role in _PROPOSAL_CUES:
-                m = pattern.search(text, c_start, c_end)
-                if not m:
-                    continue
-                near = _proposal_near(text, proposals, c_start, c_end)
-                if near is None:
-                    break
-                subject, _ = near
-                listed = (
-                    _listed_after(text, actors, m.end() + 3, c_end)
-                    if text.startswith(" by", m.end())
-                    else _listed_before(text, actors, c_start, m.start())
-                )
-                when = _date_in(dates, s_start, s_end)
-                for actor in listed:
-                    if actor.type != "person":
-                        out.add(actor, role, subject, "proposal", (c_start, c_end), when)
-                break
+                for m in pattern.finditer(text, c_start, c_end):
+                    # "signed by X", "on behalf of X": the list follows; else it leads.
+                    if m.group(0).endswith(" of"):
+                        listed = _listed_after(text, actors, m.end(), c_end)
+                    elif re.match(r" (?:by|of)\b", text[m.end() : m.end() + 4]):
+                        listed = _listed_after(text, actors, m.end() + 3, c_end)
+                    else:
+                        listed = _listed_before(text, actors, c_start, m.start())
+                    when = _date_in(dates, s_start, s_end)
+                    for actor in listed:
+                        if actor.type != "person" and actor not in taken:
+                            taken.add(actor)
+                            out.add(actor, role, near[0], "proposal", (c_start, c_end), when)
 
 
 def extract_participation(
