@@ -101,3 +101,36 @@ def test_seed_article_dates_without_publication_date() -> None:
         datetime.date(2025, 7, 26),
         datetime.date(2025, 7, 28),
     )
+
+
+DEV_EVENTS = {
+    "02-pandaily-waic2025-world-ai-cooperation-organization.txt": (
+        "World Artificial Intelligence Conference 2025",
+        "Shanghai",
+        datetime.date(2025, 7, 26),
+    ),
+    "07-export-org-uk-bletchley-declaration-28-countries.txt": (
+        "AI Safety Summit",
+        "",
+        datetime.date(2023, 11, 1),
+    ),
+    "10-thedayafterai-paris-summit-us-uk-decline.txt": (
+        "Artificial Intelligence Action Summit",
+        "Paris",
+        datetime.date(2025, 2, 10),
+    ),
+    "13-ecns-unga-china-led-capacity-building-resolution-july-2024.txt": (
+        "United Nations General Assembly",
+        "",
+        datetime.date(2024, 7, 1),
+    ),
+}
+
+
+@pytest.mark.skipif(not devset.available(), reason="dev set not on this machine")
+@pytest.mark.parametrize("name", sorted(DEV_EVENTS))
+def test_dev_article_event(name: str) -> None:
+    """One event per labelled article, its several names merged, dated and placed."""
+    display, city, start = DEV_EVENTS[name]
+    (event,) = events(devset.dev_text(name), devset.published(name))
+    assert (event.display_name, event.city, event.start_date) == (display, city, start)

@@ -119,3 +119,28 @@ def test_seed_article_participation() -> None:
     assert "Action Plan for Global AI Governance" in issuer.subject
     # Tesla is an exhibitor once, at its first mention, not at "Tesla CEO Elon Musk".
     assert got[("Tesla", "exhibitor")].start == text.index("Tesla")
+
+
+@pytest.mark.skipif(not devset.available(), reason="dev set not on this machine")
+def test_dev_articles_country_roles() -> None:
+    """Country roles in the labelled articles: signatories, decliners, supporters and
+    the resolution's co-proposers (the countries Fu Cong spoke for)."""
+    roles: dict[str, set[tuple[str, str]]] = {}
+    for name in devset.dev_files():
+        text = devset.dev_text(name)
+        found = participation(text, devset.published(name))
+        roles[name[:2]] = {(f.participant, f.role) for f in found}
+    assert {("GB", "host"), ("US", "signatory"), ("CN", "signatory")} <= roles["07"]
+    assert {("US", "declined"), ("GB", "declined"), ("FR", "host")} <= roles["10"]
+    assert {("FR", "supporter"), ("CN", "supporter"), ("IN", "supporter")} <= roles["10"]
+    co_proposers = {
+        "DZ", "BR", "CU", "EG", "ET", "ID", "IR", "IQ", "KZ",
+        "LA", "PK", "RU", "SA", "SL", "SG", "UG", "AE", "ZM",
+    }  # fmt: skip
+    assert {(code, "proposer") for code in co_proposers | {"CN"}} <= roles["13"]
+    assert {("CN", "proposer"), ("Li Qiang", "speaker")} <= roles["02"]
+    # No country is both for and against one thing.
+    for found in roles.values():
+        assert not {c for c, r in found if r == "declined"} & {
+            c for c, r in found if r in ("signatory", "supporter")
+        }
