@@ -199,15 +199,16 @@ def _listed_after(text: str, actors: list[Actor], pos: int, end: int) -> list[Ac
 
 
 def _listed_before(text: str, actors: list[Actor], start: int, pos: int) -> list[Actor]:
-    """Actors listed right before `pos`: "the US and UK declined" (numbers and nouns such
-    as "28 countries and" may stand between them)."""
+    """Actors listed right before `pos`: "the US and UK formally declined". Up to two
+    words ("have formally") may stand before the verb; between items only list words,
+    so "China said the US declined" lists the US alone."""
     before = sorted(_within(actors, start, pos), key=lambda a: a.start, reverse=True)
     out: list[Actor] = []
     edge = pos
     for actor in before:
         gap = text[actor.end : edge]
-        if re.fullmatch(r"[\s,]*(?:(?:and|or|&)\s+)?(?:the\s+)?(?:\w+\s+){0,2}?", gap) or (
-            not out and re.fullmatch(r"\s*(?:\w+\s+){0,2}", gap)
+        if (out and _LIST_GAP.fullmatch(gap)) or (
+            not out and re.fullmatch(r"\s*(?:[\w-]+\s+){0,2}", gap)
         ):
             out.append(actor)
             edge = actor.start
