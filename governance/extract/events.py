@@ -97,8 +97,10 @@ _THEME = re.compile(
     r"[“\"‘'](?P<theme>[^”\"’\n]{3,150}?)[,.]?[”\"’]",
     re.IGNORECASE,
 )
+# Not a bare "open": "an open, fair environment", "open-source" open nothing.
 _OPENING = re.compile(
-    r"\b(?:open(?:ed|s|ing)?|kick(?:ed|s)?[ \t]+off|began|begins|inaugura\w+)\b", re.IGNORECASE
+    r"\b(?:open(?:ed|s|ing)|kick(?:ed|s)?[ \t]+off|began|begins|inaugura\w+)\b(?!-)",
+    re.IGNORECASE,
 )
 _RANGE = re.compile(r"\b(?P<first>[0-3]?\d)(?:st|nd|rd|th)?\s*[-–—]\s*(?P<last>[0-3]?\d)\b")
 # How far after an opening sentence a date still dates it (an embedded post's date line).
@@ -133,14 +135,19 @@ def sentence_of(spans: list[tuple[int, int]], pos: int) -> tuple[int, int]:
     return pos, pos
 
 
-def event_at(events: list[EventFound], pos: int) -> EventFound | None:
+def event_at(events: list[EventFound], pos: int, reach: int | None = None) -> EventFound | None:
     """The event a sentence at `pos` is about: the one mentioned last before it, else
-    the first one mentioned after it."""
-    before = [(m.start, e) for e in events for m in e.mentions if m.start <= pos]
+    the first one mentioned after it; with `reach`, only one mentioned that close."""
+    near = [
+        (m.start, e)
+        for e in events
+        for m in e.mentions
+        if reach is None or abs(m.start - pos) <= reach
+    ]
+    before = [pair for pair in near if pair[0] <= pos]
     if before:
         return max(before, key=lambda pair: pair[0])[1]
-    after = [(m.start, e) for e in events for m in e.mentions]
-    return min(after, key=lambda pair: pair[0])[1] if after else None
+    return min(near, key=lambda pair: pair[0])[1] if near else None
 
 
 def _inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:

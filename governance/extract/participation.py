@@ -150,6 +150,9 @@ _NAMED_DOCUMENT = re.compile(
     r"|Convention|Treaty|Communiqu[eé])\b"
 )
 PROPOSAL_REACH = 600  # a signing clause this far after a proposal still concerns it
+# A sentence this far from every mention of an event is about something else: a company
+# that "showcased" a product paragraphs after the summit was named exhibits at nothing.
+EVENT_REACH = 1200
 
 
 def _actors(
@@ -296,7 +299,7 @@ def _event_roles(
 ) -> None:
     previous_exhibit = False
     for s_start, s_end in sentences:
-        event = event_at(events, s_start)
+        event = event_at(events, s_start, EVENT_REACH)
         sentence_exhibit = bool(_EXHIBIT.search(text, s_start, s_end))
         when = _date_in(dates, s_start, s_end)
         if event is None:
@@ -379,7 +382,7 @@ def _hosts(
                     evidence = sentence_of(sentences, mention.start)
                     out.add(actor, "host", event.display_name, "event", evidence, None)
     for s_start, s_end in sentences:
-        event = event_at(events, s_start)
+        event = event_at(events, s_start, EVENT_REACH)
         if event is None:
             continue
         for m in _HOST.finditer(text, s_start, s_end):

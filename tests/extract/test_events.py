@@ -134,3 +134,12 @@ def test_dev_article_event(name: str) -> None:
     display, city, start = DEV_EVENTS[name]
     (event,) = events(devset.dev_text(name), devset.published(name))
     assert (event.display_name, event.city, event.start_date) == (display, city, start)
+
+
+def test_open_source_and_open_markets_open_no_event() -> None:
+    text = (
+        "The Global AI Summit in Riyadh drew 90 states. On March 3, 2026, ministers urged "
+        "open-source models and an open, fair market. The summit opened on March 1, 2026."
+    )
+    (event,) = events(text)
+    assert event.start_date == datetime.date(2026, 3, 1)

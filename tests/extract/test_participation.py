@@ -144,3 +144,12 @@ def test_dev_articles_country_roles() -> None:
         assert not {c for c, r in found if r == "declined"} & {
             c for c, r in found if r in ("signatory", "supporter")
         }
+
+
+def test_a_sentence_far_from_the_event_is_not_about_it() -> None:
+    filler = "Analysts expect chip demand to keep rising through the decade. " * 25
+    text = f"Huawei exhibited servers at the World AI Conference in Shanghai. {filler}"
+    text += "Months later, Microsoft showcased a new model at its own offices."
+    got = keyed(text, participation(text))
+    assert ("Huawei", "exhibitor") in got
+    assert ("Microsoft", "exhibitor") not in got
