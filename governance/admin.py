@@ -331,8 +331,39 @@ class DocumentAdmin(admin.ModelAdmin):
     list_display = ("title", "publisher", "published_at", "language", "extraction_status", "source")
     list_filter = ("language", "extraction_status", "source", "published_at")
     search_fields = ("title", "url", "publisher")
-    readonly_fields = ("content_sha256", "fetched_at")
+    readonly_fields = (
+        "content_sha256",
+        "fetched_at",
+        "extraction_status",
+        "extracted_at",
+        "extraction_error",
+        "candidates_found",
+    )
     date_hierarchy = "fetched_at"
+
+    @admin.display(description="Candidates")
+    def candidates_found(self, document: models.Document) -> str:
+        """This document's candidates, each with its evidence highlighted in context."""
+        candidates = document.candidates.order_by("start", "kind")[:300]
+        if not candidates:
+            return "—"
+        return format_html(
+            "<table><tr><th>Kind</th><th>Status</th><th>Found</th><th>Evidence</th></tr>{}</table>",
+            format_html_join(
+                "",
+                '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>',
+                (
+                    (
+                        reverse("admin:governance_candidate_change", args=[c.pk]),
+                        c.get_kind_display(),
+                        c.get_status_display(),
+                        candidate_summary(c),
+                        in_context(document.text, c.start, c.end),
+                    )
+                    for c in candidates
+                ),
+            ),
+        )
 
 
 @admin.register(models.DocumentCountry)
@@ -348,5 +379,34 @@ class DocumentCountryAdmin(admin.ModelAdmin):
 class CandidateAdmin(admin.ModelAdmin):
     list_display = ("__str__", "kind", "status", "confidence", "extractor", "document")
     list_filter = ("status", "kind", "extractor")
+    list_select_related = ("document",)
     search_fields = ("excerpt", "document__title")
     raw_id_fields = ("document", "decided_by")
+    readonly_fields = ("evidence_in_context",)
+
+    @admin.display(description="Evidence")
+    def evidence_in_context(self, candidate: models.Candidate) -> str:
+        if candidate.document_id is None:
+            return "—"
+        return in_context(candidate.document.text, candidate.start, candidate.end)
+
+
+def candidate_summary(candidate: models.Candidate) -> str:
+    payload = candidate.payload if isinstance(candidate.payload, dict) else {}
+    for key in ("name", "code", "speaker", "proposer", "heading", "participant", "text"):
+        if payload.get(key):
+            extra = payload.get("role") or payload.get("value") or ""
+            return f"{payload[key]}" + (f" ({extra})" if extra else "")
+    return candidate.excerpt[:80]
+
+
+def in_context(text: str, start: int, end: int, width: int = 160) -> str:
+    """The span highlighted with a little of the text around it (escaped)."""
+    before = text[max(0, start - width) : start]
+    after = text[end : end + width]
+    return format_html(
+        "…{}<mark>{}</mark>{}…",
+        before,
+        text[start:end],
+        after,
+    )

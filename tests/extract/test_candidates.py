@@ -104,3 +104,17 @@ def test_task_records_a_failure_and_keeps_the_document(
     document.refresh_from_db()
     assert document.extraction_status == "failed" and "rule bug" in document.extraction_error
     assert extract_document.run(document_id=10**9)["status"] == "gone"
+
+
+def test_admin_shows_candidates_with_highlighted_evidence(
+    document: Document, admin_client: object
+) -> None:
+    from django.urls import reverse
+
+    write_candidates(document, extraction())
+    page = admin_client.get(reverse("admin:governance_document_change", args=[document.pk]))
+    html = page.content.decode()
+    assert "<mark>Li Qiang</mark>" in html and "<mark>Washington</mark>" in html
+    quote = Candidate.objects.get(kind="quote")
+    detail = admin_client.get(reverse("admin:governance_candidate_change", args=[quote.pk]))
+    assert "<mark>AI should be a common good.</mark>" in detail.content.decode()
