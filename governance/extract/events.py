@@ -279,9 +279,13 @@ def _short_mentions(text: str, drafts: list[_Draft], noise: list[tuple[int, int]
             _set_venue(event, text, m.end())
 
 
-def _described_mentions(text: str, drafts: list[_Draft], noise: list[tuple[int, int]]) -> None:
+def _described_mentions(
+    text: str, drafts: list[_Draft], noise: list[tuple[int, int]], places: set[str]
+) -> None:
     """ "the Shanghai conference", "the Bletchley Park summit": merged into an event with
-    that city, short name or head; otherwise an event of its own, named as written."""
+    that city, short name or head; otherwise an event of its own, named as written. The
+    modifier is the venue only when it is a capital or the parser reads it as a place
+    ("the Microsoft Build conference" is in no city called "Microsoft Build")."""
     for m in _DESCRIBED.finditer(text):
         mod, head = m.group("mod").strip(), m.group("head")
         start, end = m.start("mod"), m.end("head")
@@ -307,7 +311,7 @@ def _described_mentions(text: str, drafts: list[_Draft], noise: list[tuple[int, 
             drafts.append(target)
         event = target.event
         event.mentions.append(Mention(text[m.start() : end], m.start(), end, "alias"))
-        if not event.city and kind in ("capital", "") and _looks_like_place(mod):
+        if not event.city and (kind == "capital" or (not kind and mod in places)):
             event.city, event.city_span = mod, (start, start + len(mod))
             if kind == "capital":
                 event.country = event.country or code
@@ -348,11 +352,6 @@ def _merge(drafts: list[_Draft]) -> list[_Draft]:
                 setattr(keep, key, getattr(other, key))
         keep.mentions.extend(other.mentions)
     return out
-
-
-def _looks_like_place(mod: str) -> bool:
-    # Acronyms ("G7", "UN") and names of bodies are no venues.
-    return not any(ch.isdigit() for ch in mod) and not mod.isupper()
 
 
 def _referring_mentions(text: str, drafts: list[_Draft], noise: list[tuple[int, int]]) -> None:
@@ -447,7 +446,8 @@ def extract_events(
     sentences = sentence_spans(text, doc)
     drafts = _named_mentions(text, noise)
     _short_mentions(text, drafts, noise)
-    _described_mentions(text, drafts, noise)
+    places = {ent.text for ent in doc.ents if ent.label_ in ("GPE", "LOC", "FAC")}
+    _described_mentions(text, drafts, noise, places)
     drafts = _merge(drafts)
     _referring_mentions(text, drafts, noise)
     events = [d.event for d in drafts]

@@ -143,3 +143,10 @@ def test_open_source_and_open_markets_open_no_event() -> None:
     )
     (event,) = events(text)
     assert event.start_date == datetime.date(2026, 3, 1)
+
+
+def test_a_described_event_is_placed_only_by_a_place() -> None:
+    (event,) = events("Engineers flocked to the Microsoft Build conference last week.")
+    assert (event.name, event.city) == ("Microsoft Build conference", "")
+    (event,) = events("Officials left the Shanghai conference early.")
+    assert (event.name, event.city) == ("Shanghai conference", "Shanghai")
