@@ -703,6 +703,8 @@ class DocumentCountry(models.Model):
 
     class Meta:
         ordering = ["document", "start"]
+        verbose_name = "country mention"
+        verbose_name_plural = "country mentions"
         constraints = [
             models.UniqueConstraint(fields=["document", "country"], name="documentcountry_unique")
         ]
