@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import date
+from difflib import SequenceMatcher
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -17,7 +18,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from governance.extract.types import EventFound, Extraction
+from governance.extract.types import EventFound, Extraction, ParaphraseFound
 from governance.models import (
     Candidate,
     Country,
@@ -67,6 +68,25 @@ def _organization(name: str) -> Organization | None:
     return Organization.objects.filter(Q(name__iexact=name) | Q(aliases__contains=[name])).first()
 
 
+# Characters two wordings must share before a paraphrase is taken for a curated one:
+# a curator rewords ("Called for ..."), but a clause of the article survives.
+PARAPHRASE_OVERLAP = 30
+
+
+def _paraphrase_statement(speaker: Person, found: ParaphraseFound) -> Statement | None:
+    """The speaker's curated paraphrase that says the same: one text contains the other
+    or they share a long run of words (the approach quotes use, loosened for rewording)."""
+    mine = found.text.lower()
+    for statement in Statement.objects.filter(speaker=speaker, kind=Statement.Kind.PARAPHRASE):
+        theirs = statement.text.lower()
+        if mine in theirs or theirs.rstrip(".") in mine:
+            return statement
+        match = SequenceMatcher(None, mine, theirs, autojunk=False).find_longest_match()
+        if match.size >= PARAPHRASE_OVERLAP:
+            return statement
+    return None
+
+
 def _item_span(text: str, item: str, start: int, end: int) -> tuple[int, int]:
     """Where a plan item is written. A heading rebuilt from a shared verb ("bridging gaps
     in technical standards" from "to bridge gaps in regulatory philosophies and technical
@@ -111,7 +131,12 @@ def _candidates(extraction: Extraction, document: Document) -> Iterator[Candidat
     text = document.text
 
     def make(
-        kind: str, start: int, end: int, payload: dict, record: models.Model | None
+        kind: str,
+        start: int,
+        end: int,
+        payload: dict,
+        record: models.Model | None,
+        extractor: str = "",
     ) -> Candidate:
         return Candidate(
             document=document,
@@ -121,7 +146,7 @@ def _candidates(extraction: Extraction, document: Document) -> Iterator[Candidat
             end=end,
             excerpt=text[start:end],
             confidence=CONFIDENCE[kind],
-            extractor=f"{kind}-{EXTRACTOR_VERSION}",
+            extractor=extractor or f"{kind}-{EXTRACTOR_VERSION}",
             record_type=ContentType.objects.get_for_model(record) if record else None,
             record_id=str(record.pk) if record else "",
         )
@@ -159,6 +184,24 @@ def _candidates(extraction: Extraction, document: Document) -> Iterator[Candidat
                 speaker=speaker, text__icontains=quote.text[:200]
             ).first()
         yield make(Candidate.Kind.QUOTE, quote.start, quote.end, payload, existing)
+    for para in extraction.paraphrases:
+        speaker = _person(para.speaker)
+        payload = {
+            "speaker": para.speaker,
+            "text": para.text,
+            "kind": "paraphrase",
+            "verb": para.verb,
+            "speaker_id": speaker.pk if speaker else None,
+        }
+        # Its own extractor name: a paraphrase's natural key never clashes with a quote's.
+        yield make(
+            Candidate.Kind.QUOTE,
+            para.start,
+            para.end,
+            payload,
+            _paraphrase_statement(speaker, para) if speaker else None,
+            extractor=f"paraphrase-{EXTRACTOR_VERSION}",
+        )
     for proposal in extraction.proposals:
         yield make(Candidate.Kind.PROPOSAL, proposal.start, proposal.end, asdict(proposal), None)
         for position, item in enumerate(proposal.items, start=1):

@@ -26,7 +26,9 @@ def extract(text: str, *, language: str = "", published: date | None = None) -> 
     from governance.extract.countries import extract_countries
     from governance.extract.events import extract_events
     from governance.extract.figures import extract_dates, extract_figures
+    from governance.extract.headquarters import attach_headquarters
     from governance.extract.nlp import english
+    from governance.extract.paraphrases import extract_paraphrases
     from governance.extract.participation import extract_participation
     from governance.extract.proposals import extract_proposals
     from governance.extract.quotes import extract_quotes
@@ -36,6 +38,8 @@ def extract(text: str, *, language: str = "", published: date | None = None) -> 
     people, organizations = extract_actors(text, doc)
     countries = extract_countries(text, doc)
     proposals = extract_proposals(text, doc)
+    # A proposed body's seat is often stated sentences after the proposal itself.
+    attach_headquarters(text, doc, proposals)
     figures = extract_figures(text, doc)
     dates = extract_dates(text, doc, published)
     # Events and participation read what the others found, so they run last.
@@ -43,15 +47,19 @@ def extract(text: str, *, language: str = "", published: date | None = None) -> 
     participation = extract_participation(
         text, doc, countries, people, organizations, events, proposals, dates
     )
+    quotes = extract_quotes(text, doc, people, organizations)
+    # Paraphrases skip what the quotes already hold, so they run after them.
+    paraphrases = extract_paraphrases(text, doc, people, quotes)
     return Extraction(
         language=language or "en",
         countries=countries,
         people=people,
         organizations=organizations,
-        quotes=extract_quotes(text, doc, people, organizations),
+        quotes=quotes,
         proposals=proposals,
         figures=figures,
         dates=dates,
         events=events,
         participation=participation,
+        paraphrases=paraphrases,
     )

@@ -63,6 +63,19 @@ class ProposalFound:
     end: int
     verb: str = ""  # proposed, adopted, signed, launched, released, ...
     items: list[str] = field(default_factory=list)  # action-plan points listed with it
+    # Where a proposed body is to sit, as written ("Shanghai"); "" when not stated.
+    headquarters: str = ""
+
+
+@dataclass
+class ParaphraseFound:
+    """Reported speech without quote marks: "Ma said Beijing is considering ..."."""
+
+    speaker: str  # a person's full name
+    text: str  # the reported content; == source[start:end]
+    start: int
+    end: int
+    verb: str = ""  # the speech or stance verb as written: "said", "emphasized"
 
 
 @dataclass
@@ -137,6 +150,7 @@ class Extraction:
     # Not part of as_json(): its shape is fixed by issue 4; these become Candidates only.
     events: list[EventFound] = field(default_factory=list)
     participation: list[ParticipationFound] = field(default_factory=list)
+    paraphrases: list[ParaphraseFound] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         """The `manage.py extract --json` shape."""

@@ -119,12 +119,49 @@ def test_organizations(candidates: list[Candidate]) -> None:
     assert orgs["Ministry of Foreign Affairs of China"].payload["kind"] == "government"
 
 
+def quotes_of(candidates: list[Candidate], kind: str) -> list[Candidate]:
+    """QUOTE candidates of one kind: "direct"/"partial" quotes or "paraphrase"."""
+    return [c for c in of_kind(candidates, Candidate.Kind.QUOTE) if c.payload["kind"] == kind]
+
+
 def test_li_qiangs_direct_quote(candidates: list[Candidate]) -> None:
-    (quote,) = of_kind(candidates, Candidate.Kind.QUOTE)
+    (quote,) = quotes_of(candidates, "direct")
     assert quote.payload["speaker"] == "Li Qiang"
     assert quote.payload["text"].startswith("AI should be a common good for all of humanity.")
     assert quote.payload["text"].endswith("particularly with countries in the Global South")
     assert quote.record == Statement.objects.get(kind=Statement.Kind.DIRECT_QUOTE)
+
+
+def test_paraphrases(candidates: list[Candidate]) -> None:
+    paraphrases = {c.payload["speaker"]: c for c in quotes_of(candidates, "paraphrase")}
+    assert set(paraphrases) == {"Li Qiang", "Ma Zhaoxu"}
+    li = paraphrases["Li Qiang"]
+    assert li.payload["text"].startswith("emphasized the need for a unified international")
+    assert "exclusive game of a few countries and companies" in li.payload["text"]
+    assert li.extractor.startswith("paraphrase-")
+    ma = paraphrases["Ma Zhaoxu"]
+    assert ma.payload["text"] == (
+        "Beijing is considering establishing the headquarters of the proposed global AI body"
+        " in Shanghai"
+    )
+    assert ma.payload["verb"] == "said"
+    for name, candidate in paraphrases.items():
+        assert candidate.payload["speaker_id"] == Person.objects.get(name=name).pk
+        assert candidate.record == Statement.objects.get(
+            speaker__name=name, kind=Statement.Kind.PARAPHRASE
+        ), name
+
+
+def test_proposed_headquarters(candidates: list[Candidate]) -> None:
+    got = {(p["proposer"], p["verb"]): p for p in payloads(candidates, Candidate.Kind.PROPOSAL)}
+    assert got[("China", "proposed")]["headquarters"] == "Shanghai"
+    assert got[("Washington", "imposed")]["headquarters"] == ""
+
+
+def test_global_south_is_a_group_of_countries(candidates: list[Candidate]) -> None:
+    orgs = {c.payload["name"]: c for c in of_kind(candidates, Candidate.Kind.ORGANIZATION)}
+    assert orgs["Global South"].payload["kind"] == "country_group"
+    assert orgs["Global South"].record == Organization.objects.get(name="Global South")
 
 
 def test_countries_and_their_roles(candidates: list[Candidate]) -> None:
@@ -170,9 +207,3 @@ def test_facts_the_rules_do_not_reach(candidates: list[Candidate]) -> None:
     got = participations(candidates)
     # "The announcement came during the opening" does not say who announced it.
     assert ("Li Qiang", "announcer", "proposal") not in got
-    # Paraphrases (the "exclusive game" warning; Ma Zhaoxu on the headquarters) are
-    # not quotes: the article prints them without quote marks.
-    speakers = {q["speaker"] for q in payloads(candidates, Candidate.Kind.QUOTE)}
-    assert speakers == {"Li Qiang"}
-    # The proposed headquarters in Shanghai is read by no rule.
-    assert not any("headquarters" in p for p in payloads(candidates, Candidate.Kind.PROPOSAL))
