@@ -155,8 +155,14 @@ def _inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
 
 
 def _strip_leading(name: str, start: int) -> tuple[str, int]:
-    """Drop function words and possessors the capitalised run took in: "At the", "Macron's"."""
+    """Drop function words and possessors the capitalised run took in: "At the", "Macron's",
+    and a place and day before the name: "Paris on Monday for the AI Action Summit"."""
     words = name.split(" ")
+    times = [i for i, w in enumerate(words[:-1]) if w.lower().strip(",") in NOT_PLACES]
+    if times:
+        cut = times[-1] + 1
+        start += sum(len(w) + 1 for w in words[:cut])
+        words = words[cut:]
     while len(words) > 1 and (
         words[0].lower() in LEADING_NOISE or words[0].endswith(("'s", "’s")) or not words[0]
     ):
@@ -242,6 +248,11 @@ def _named_mentions(text: str, noise: list[tuple[int, int]]) -> list[_Draft]:
             event.mentions.append(Mention(short, at, at + len(short), "short"))
         _set_venue(event, text, after.end())
         _venue_from_name(event, name, start)
+        if start > m.start():
+            # "gathered in Paris on Monday for the AI Action Summit": the venue came first.
+            lead = max(0, m.start() - 4)
+            if before := re.search(r"(?:in|at)[ \t]+$", text[lead : m.start()]):
+                _set_venue(event, text, lead + before.start())
     return drafts
 
 
