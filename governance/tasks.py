@@ -39,10 +39,8 @@ def enqueue_due_sources() -> dict[str, int]:
 @shared_task(
     name="governance.tasks.ingest_source",
     bind=True,
-    max_retries=3,
     # Retries are for transient errors only (timeouts, 5xx, network); see pipeline.ingest.
-    retry_backoff=True,
-    retry_jitter=True,
+    max_retries=3,
 )
 def ingest_source(self: Task, *, source_id: int) -> dict[str, Any]:
     source = pipeline.claim(source_id)
@@ -55,7 +53,7 @@ def ingest_source(self: Task, *, source_id: int) -> dict[str, Any]:
     )
     run = attempt.run
     if attempt.retry:
-        # Exponential backoff with full jitter, as Celery's retry_backoff computes it.
+        # Exponential backoff with full jitter (what Celery's retry_backoff would compute).
         countdown = random.uniform(0, min(600, 2 ** (self.request.retries + 1)))
         raise self.retry(countdown=countdown)
     return {

@@ -169,12 +169,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Tests give each session its own queue, so a test worker never takes a real job.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
+INGEST_BEAT_INTERVAL = env.float("INGEST_BEAT_INTERVAL", default=60.0)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "enqueue-due-sources": {
         "task": "governance.tasks.enqueue_due_sources",
-        "schedule": env.float("INGEST_BEAT_INTERVAL", default=60.0),
+        "schedule": INGEST_BEAT_INTERVAL,
         # A tick that waited longer than its interval is stale: the next one replaces it.
-        "options": {"expires": env.float("INGEST_BEAT_INTERVAL", default=60.0)},
+        "options": {"expires": INGEST_BEAT_INTERVAL},
     },
 }
 CELERY_TIMEZONE = TIME_ZONE

@@ -255,6 +255,8 @@ def write_candidates(document: Document, extraction: Extraction) -> dict[str, in
             fresh.append(candidate)
         Candidate.objects.bulk_create(fresh)
         document.mentions.all().delete()
+        codes = [found.code for found in extraction.countries]
+        known = set(Country.objects.filter(code__in=codes).values_list("code", flat=True))
         DocumentCountry.objects.bulk_create(
             [
                 DocumentCountry(
@@ -266,7 +268,7 @@ def write_candidates(document: Document, extraction: Extraction) -> dict[str, in
                     mention_types=sorted({m.type for m in found.mentions}),
                 )
                 for found in extraction.countries
-                if found.mentions and Country.objects.filter(code=found.code).exists()
+                if found.mentions and found.code in known
             ]
         )
         document.extraction_status = ExtractionStatus.DONE

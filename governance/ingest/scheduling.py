@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from governance.models import Source
 
@@ -46,8 +47,6 @@ def enqueue_extraction(document_ids: list[int]) -> None:
 
 def fetch_now(source_ids: list[int]) -> int:
     """Admin "fetch now": make the sources due and enqueue them at once."""
-    from django.utils import timezone
-
     from governance.tasks import ingest_source
 
     now = timezone.now()
