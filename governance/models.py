@@ -157,6 +157,10 @@ class Organization(SluggedModel):
 
     class Meta:
         ordering = ["name"]
+        # Typo-tolerant global search: trigram word similarity on the name.
+        indexes = [
+            GinIndex(fields=["name"], name="organization_name_trgm", opclasses=["gin_trgm_ops"])
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -179,7 +183,11 @@ class Person(SluggedModel):
         ordering = ["name"]
         verbose_name_plural = "people"
         # People lists and duplicate checks look up by name.
-        indexes = [models.Index(fields=["name"], name="person_name")]
+        indexes = [
+            models.Index(fields=["name"], name="person_name"),
+            # Typo-tolerant global search ("Li Quang"): trigram word similarity.
+            GinIndex(fields=["name"], name="person_name_trgm", opclasses=["gin_trgm_ops"]),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -340,7 +348,11 @@ class Proposal(SluggedModel):
     class Meta:
         ordering = ["-announced_on", "title"]
         # The proposals list filters by kind and status.
-        indexes = [models.Index(fields=["kind", "status"], name="proposal_kind_status")]
+        indexes = [
+            models.Index(fields=["kind", "status"], name="proposal_kind_status"),
+            # Typo-tolerant global search: trigram word similarity on the title.
+            GinIndex(fields=["title"], name="proposal_title_trgm", opclasses=["gin_trgm_ops"]),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -510,14 +522,25 @@ class Statement(models.Model):
     # statement. A hash, because a btree index cannot hold long text.
     fingerprint = models.CharField(max_length=64, unique=True, editable=False)
     evidence = GenericRelation("Evidence", object_id_field="object_id")
-    history = HistoricalRecords(m2m_fields=[proposals, countries, organizations])
+    search_vector = models.GeneratedField(
+        expression=SearchVector("text", config="english"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+    history = HistoricalRecords(
+        m2m_fields=[proposals, countries, organizations], excluded_fields=["search_vector"]
+    )
 
     class Meta:
         ordering = [F("said_on").desc(nulls_last=True), "id"]
-        # Timelines: a speaker's or an event's statements by date.
         indexes = [
+            # Timelines: a speaker's or an event's statements by date.
             models.Index(fields=["speaker", "said_on"], name="statement_speaker_date"),
             models.Index(fields=["said_on"], name="statement_said_on"),
+            # The statements browser: full-text search, and the country and kind facets.
+            GinIndex(fields=["search_vector"], name="statement_search"),
+            models.Index(fields=["on_behalf_of_country", "said_on"], name="statement_country_date"),
+            models.Index(fields=["kind", "said_on"], name="statement_kind_date"),
         ]
 
     def __str__(self) -> str:
