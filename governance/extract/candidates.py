@@ -47,6 +47,9 @@ CONFIDENCE = {
     Candidate.Kind.EVENT: 0.7,
     Candidate.Kind.PARTICIPATION: 0.5,
 }
+# A fact read across sentences (an agentless announcement given to the official who
+# speaks next) is a guess a curator must confirm.
+INFERRED_CONFIDENCE = 0.3
 
 
 def _jsonable(value: Any) -> Any:
@@ -228,7 +231,17 @@ def _candidates(extraction: Extraction, document: Document) -> Iterator[Candidat
             "date": part.date,
             "evidence": text[part.evidence_start : part.evidence_end],
         }
-        yield make(Candidate.Kind.PARTICIPATION, part.start, part.end, payload, None)
+        candidate = make(
+            Candidate.Kind.PARTICIPATION,
+            part.start,
+            part.end,
+            payload,
+            None,
+            f"participation-inferred-{EXTRACTOR_VERSION}" if part.inferred else "",
+        )
+        if part.inferred:
+            candidate.confidence = INFERRED_CONFIDENCE
+        yield candidate
 
 
 def write_candidates(document: Document, extraction: Extraction) -> dict[str, int]:

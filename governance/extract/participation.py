@@ -149,6 +149,13 @@ _NAMED_DOCUMENT = re.compile(
     r"\b(?:the\s+)?(?:[A-Z][\w’'-]*\s+){1,6}(?:Declaration|Statement|Resolution|Accord|Pact|Charter"
     r"|Convention|Treaty|Communiqu[eé])\b"
 )
+# "The announcement came during the opening", "The plan was unveiled on Monday": the act
+# is stated, its agent is not.
+_AGENTLESS_ANNOUNCEMENT = re.compile(
+    r"\b(?:[Tt]he|[Tt]his|[Tt]hat|[Ii]ts)\s+(?:announcement|unveiling|launch)\s+"
+    r"(?:came|was\s+made|took\s+place)\b"
+    r"|\b(?:was|were)\s+(?:announced|unveiled)\b(?!\s+by\b)"
+)
 PROPOSAL_REACH = 600  # a signing clause this far after a proposal still concerns it
 # A sentence this far from every mention of an event is about something else: a company
 # that "showcased" a product paragraphs after the summit was named exhibits at nothing.
@@ -250,6 +257,8 @@ class _Collector:
         subject_type: str,
         evidence: tuple[int, int],
         when: date | None,
+        *,
+        inferred: bool = False,
     ) -> None:
         key = (actor.name, role, subject)
         if key in self._keys:
@@ -279,6 +288,7 @@ class _Collector:
                 evidence_start=evidence[0],
                 evidence_end=evidence[1],
                 date=when,
+                inferred=inferred,
             )
         )
 
@@ -452,6 +462,66 @@ def _proposal_roles(
                             out.add(actor, role, near[0], "proposal", (c_start, c_end), when)
 
 
+def _agentless_announcers(
+    text: str,
+    actors: list[Actor],
+    people: list[PersonFound],
+    proposals: list[ProposalFound],
+    sentences: list[tuple[int, int]],
+    dates: list[DateFound],
+    out: _Collector,
+) -> None:
+    """An announcement without its agent goes, as an inferred candidate, to the official
+    of the proposing country who speaks in that sentence or the next: "China has proposed
+    X. The announcement came during the opening ... Speaking at the event, Chinese Premier
+    Li Qiang ..." -> Li Qiang announced X. Only a speaker holding an office of the
+    proposer's own country qualifies, so a foreign guest speaking next is never chosen."""
+    by_name = {p.name: p for p in people}
+    for i, (s_start, s_end) in enumerate(sentences):
+        if not _AGENTLESS_ANNOUNCEMENT.search(text, s_start, s_end):
+            continue
+        proposal = next(
+            (
+                p
+                for p in reversed(proposals)
+                if p.start < s_end and s_start - p.end <= PROPOSAL_REACH
+            ),
+            None,
+        )
+        if proposal is None or not proposal.proposer:
+            continue
+        at = text.find(proposal.proposer, proposal.start, proposal.end)
+        proposer_codes = {
+            a.name for a in _within(actors, at, at + len(proposal.proposer), "country")
+        }
+        if at < 0 or not proposer_codes:
+            continue
+        for n_start, n_end in sentences[i : i + 2]:
+            if not _SPEAKER.search(text, n_start, n_end):
+                continue
+            for actor in _within(actors, n_start, n_end, "person"):
+                person = by_name.get(actor.name)
+                if (
+                    person
+                    and _REPRESENTING_TITLE.search(person.role or "")
+                    and _code_of(person.affiliation) in proposer_codes
+                ):
+                    when = _date_in(dates, s_start, n_end)
+                    out.add(
+                        actor,
+                        "announcer",
+                        proposal.text,
+                        "proposal",
+                        (s_start, n_end),
+                        when,
+                        inferred=True,
+                    )
+                    break
+            else:
+                continue
+            break
+
+
 def extract_participation(
     text: str,
     doc: Doc,
@@ -469,5 +539,6 @@ def extract_participation(
     out = _Collector()
     _hosts(text, actors, events, sentences, out)
     _proposal_roles(text, actors, proposals, sentences, dates, out)
+    _agentless_announcers(text, actors, people, proposals, sentences, dates, out)
     _event_roles(text, actors, people, events, sentences, dates, out)
     return sorted(out.found, key=lambda f: (f.start, f.role))

@@ -134,6 +134,9 @@ class ParticipationFound:
     evidence_start: int  # the sentence (or clause) that says so
     evidence_end: int
     date: date | None = None
+    # Read across sentences rather than stated ("The announcement came during the
+    # opening ... Speaking at the event, Premier Li ..."): a weaker candidate.
+    inferred: bool = False
 
 
 @dataclass
