@@ -8,6 +8,14 @@ app_name = "governance"
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("search/", views.global_search, name="search"),
+    path("compare/", views.compare, name="compare"),
+    path("statements/", views.statement_list, name="statement_list"),
+    path("proposals/", views.proposal_list, name="proposal_list"),
+    path("countries/", views.country_list, name="country_list"),
+    path("events/", views.event_list, name="event_list"),
+    path("people/", views.person_list, name="person_list"),
+    path("organizations/", views.organization_list, name="organization_list"),
     path("proposals/<slug:slug>/", views.proposal_detail, name="proposal_detail"),
     path("countries/<str:code>/", views.country_detail, name="country_detail"),
     path("people/<slug:slug>/", views.person_detail, name="person_detail"),

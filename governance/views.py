@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Prefetch
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 
-from governance import selectors
+from governance import listings, search, selectors
 from governance.htmx import render_page
 from governance.models import (
     Country,
@@ -21,6 +22,111 @@ from governance.models import (
 
 def dashboard(request: HttpRequest) -> TemplateResponse:
     return render_page(request, "governance/dashboard.html", selectors.dashboard())
+
+
+def statement_list(request: HttpRequest) -> TemplateResponse:
+    form = search.StatementFilterForm(request.GET)
+    filters = search.StatementFilters.from_form(form)
+    context = {
+        "form": form,
+        "filters": filters,
+        "sorts": search.SORTS,
+        **search.browse_statements(filters),
+    }
+    return render_page(request, "governance/statement_list.html", context, partials=("browser",))
+
+
+def proposal_list(request: HttpRequest) -> TemplateResponse:
+    form = listings.ProposalFilterForm(request.GET)
+    data = listings.valid_data(form)
+    paginator = Paginator(listings.proposal_list(data), listings.LIST_PAGE_SIZE)
+    context = {
+        "form": form,
+        "filters": data,
+        "page": paginator.get_page(request.GET.get("page")),
+        "sorts": listings.PROPOSAL_SORTS,
+        **listings.proposal_facet_choices(),
+    }
+    return render_page(request, "governance/proposal_list.html", context, partials=("results",))
+
+
+def country_list(request: HttpRequest) -> TemplateResponse:
+    q = request.GET.get("q", "").strip()[:100]
+    sort = request.GET.get("sort", "activity")
+    show_all = request.GET.get("all") == "1"
+    context = {
+        "q": q,
+        "sort": sort if sort in listings.COUNTRY_SORTS else "activity",
+        "sorts": listings.COUNTRY_SORTS,
+        "show_all": show_all,
+        "rows": listings.country_rows(q, sort, active_only=not show_all),
+    }
+    return render_page(request, "governance/country_list.html", context, partials=("results",))
+
+
+def event_list(request: HttpRequest) -> TemplateResponse:
+    events = (
+        Event.objects.select_related("country")
+        .annotate(
+            statement_count=Count("statements", distinct=True),
+            participant_count=Count("participations", distinct=True),
+        )
+        .order_by(F("start_date").desc(nulls_last=True), "name")
+    )
+    paginator = Paginator(events, listings.LIST_PAGE_SIZE)
+    context = {"page": paginator.get_page(request.GET.get("page"))}
+    return render_page(request, "governance/event_list.html", context, partials=("results",))
+
+
+def person_list(request: HttpRequest) -> TemplateResponse:
+    q = request.GET.get("q", "").strip()[:100]
+    people = Person.objects.annotate(statement_count=Count("statements")).order_by(
+        "-statement_count", "name"
+    )
+    if q:
+        people = people.filter(name__icontains=q)
+    paginator = Paginator(people, listings.LIST_PAGE_SIZE)
+    context = {"q": q, "page": paginator.get_page(request.GET.get("page"))}
+    return render_page(request, "governance/person_list.html", context, partials=("results",))
+
+
+def organization_list(request: HttpRequest) -> TemplateResponse:
+    q = request.GET.get("q", "").strip()[:100]
+    kind = request.GET.get("kind", "")
+    organizations = Organization.objects.select_related("country").order_by("name")
+    if q:
+        organizations = organizations.filter(name__icontains=q)
+    if kind in Organization.Kind.values:
+        organizations = organizations.filter(kind=kind)
+    paginator = Paginator(organizations, listings.LIST_PAGE_SIZE)
+    context = {
+        "q": q,
+        "kind": kind,
+        "kinds": Organization.Kind.choices,
+        "page": paginator.get_page(request.GET.get("page")),
+    }
+    return render_page(request, "governance/organization_list.html", context, partials=("results",))
+
+
+def global_search(request: HttpRequest) -> TemplateResponse:
+    q = request.GET.get("q", "").strip()[:200]
+    context = {"q": q, "results": listings.global_search(q) if q else None}
+    return render_page(request, "governance/search.html", context, partials=("search-results",))
+
+
+def compare(request: HttpRequest) -> TemplateResponse:
+    codes = listings.parse_country_codes(request.GET.getlist("countries"))
+    found = {c.code: c for c in Country.objects.filter(code__in=codes)}
+    countries = [found[c] for c in codes if c in found]
+    unknown = [c for c in codes if c not in found]
+    context = {
+        "countries": countries,
+        "unknown_codes": unknown,
+        "all_countries": Country.objects.only("code", "name").order_by("name"),
+        "rows": listings.compare(countries) if countries else [],
+        "statement_counts": listings.statement_counts(countries) if countries else [],
+    }
+    return render_page(request, "governance/compare.html", context, partials=("comparison",))
 
 
 def proposal_detail(request: HttpRequest, slug: str) -> TemplateResponse:

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
+    "django.contrib.humanize",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "django_htmx",
@@ -56,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "governance.middleware.AnalystQueryTimeout",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
@@ -152,6 +154,10 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 315
 # Celery: JSON only, and a task is acknowledged after it ran so a killed worker
 # loses nothing; Postgres stays the truth about what is due (DESIGN.md §4).
 REDIS_URL = env.str("REDIS_URL", default="")
+# Every query of a public page is cancelled after this long; the page then says so
+# (503) instead of hanging or failing with a 500. 0 disables the limit.
+ANALYST_QUERY_TIMEOUT_MS = env.int("ANALYST_QUERY_TIMEOUT_MS", default=3000)
+
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"

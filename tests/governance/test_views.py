@@ -101,7 +101,9 @@ def test_dashboard_query_count_does_not_grow_with_data(client: Client, seeded: N
         statement = factories.StatementFactory()
         statement.proposals.add(factories.ProposalFactory())
     assert queries() == baseline
-    assert baseline <= 15
+    # 3 of them open the page's read transaction with its statement timeout (in tests:
+    # savepoint, set_config, release).
+    assert baseline <= 18
 
 
 def test_manage_py_check_is_clean() -> None:

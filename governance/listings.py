@@ -1,0 +1,347 @@
+"""Reads for the list pages (proposals, countries, events, people, organizations),
+the compare view and the global search. Each returns plain values for one template in
+a fixed number of queries, whatever the size of the database."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms
+from django.contrib.postgres.search import (
+    SearchQuery,
+    TrigramSimilarity,
+    TrigramWordSimilarity,
+)
+from django.db import connection, transaction
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import ExtractYear, Greatest
+
+from governance.models import (
+    Country,
+    CountryAlias,
+    Document,
+    DocumentCountry,
+    Event,
+    Evidence,
+    Organization,
+    Participation,
+    Person,
+    Proposal,
+    Statement,
+)
+
+LIST_PAGE_SIZE = 50
+SEARCH_GROUP_SIZE = 8
+# Trigram word similarity above which a name counts as a (misspelt) match: "Li Quang"
+# still finds Li Qiang, "Chna" still finds China.
+NAME_SIMILARITY = 0.4
+
+
+# --- Proposals --------------------------------------------------------------
+
+PROPOSAL_SORTS = {
+    "newest": "Newest first",
+    "oldest": "Oldest first",
+    "title": "Title A–Z",
+    "participants": "Most participants",
+}
+
+
+class ProposalFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, strip=True, label="Title contains")
+    kind = forms.ChoiceField(required=False, choices=[("", "Any kind"), *Proposal.Kind.choices])
+    status = forms.ChoiceField(
+        required=False, choices=[("", "Any status"), *Proposal.Status.choices]
+    )
+    proposer = forms.CharField(required=False, max_length=2, label="Proposed by (country)")
+    country = forms.CharField(required=False, max_length=2, label="Country taking part")
+    year = forms.IntegerField(required=False, min_value=1900, max_value=2100)
+    sort = forms.ChoiceField(required=False, choices=list(PROPOSAL_SORTS.items()))
+
+    def clean_proposer(self) -> str:
+        return self.cleaned_data["proposer"].upper()
+
+    def clean_country(self) -> str:
+        return self.cleaned_data["country"].upper()
+
+
+def valid_data(form: forms.Form) -> dict[str, Any]:
+    """The fields that validated; a bad one is reported by the page and ignored."""
+    form.is_valid()
+    return {k: v for k, v in form.cleaned_data.items() if k not in form.errors and v}
+
+
+def proposal_list(data: dict[str, Any]) -> QuerySet[Proposal]:
+    qs = Proposal.objects.select_related("event").annotate(
+        participant_count=Count("participations", distinct=True)
+    )
+    if q := data.get("q"):
+        qs = qs.filter(Q(title__icontains=q) | Q(summary__icontains=q))
+    if kind := data.get("kind"):
+        qs = qs.filter(kind=kind)
+    if status := data.get("status"):
+        qs = qs.filter(status=status)
+    if proposer := data.get("proposer"):
+        qs = qs.filter(
+            Exists(
+                Participation.objects.filter(
+                    proposal=OuterRef("pk"),
+                    country=proposer,
+                    role__in=[Participation.Role.PROPOSER, Participation.Role.ISSUER],
+                )
+            )
+        )
+    if country := data.get("country"):
+        qs = qs.filter(
+            Exists(Participation.objects.filter(proposal=OuterRef("pk"), country=country))
+        )
+    if year := data.get("year"):
+        qs = qs.filter(announced_on__year=year)
+    order = {
+        "oldest": [F("announced_on").asc(nulls_last=True), "title"],
+        "title": ["title"],
+        "participants": ["-participant_count", "title"],
+    }.get(data.get("sort", ""), [F("announced_on").desc(nulls_last=True), "title"])
+    return qs.order_by(*order).prefetch_related(
+        Prefetch(
+            "participations",
+            queryset=Participation.objects.filter(
+                role__in=[Participation.Role.PROPOSER, Participation.Role.ISSUER]
+            ).select_related("country", "organization", "person"),
+            to_attr="proposer_rows",
+        )
+    )
+
+
+def proposal_facet_choices() -> dict[str, Any]:
+    """Countries that propose, and countries that take part, for the filter menus."""
+    proposers = Country.objects.filter(
+        participations__proposal__isnull=False,
+        participations__role__in=[Participation.Role.PROPOSER, Participation.Role.ISSUER],
+    ).distinct()
+    taking_part = Country.objects.filter(participations__proposal__isnull=False).distinct()
+    years = (
+        Proposal.objects.filter(announced_on__isnull=False)
+        .annotate(y=ExtractYear("announced_on"))
+        .values_list("y", flat=True)
+        .distinct()
+        .order_by("-y")
+    )
+    return {"proposers": proposers, "taking_part": taking_part, "years": list(years)}
+
+
+# --- Countries --------------------------------------------------------------
+
+COUNTRY_SORTS = {"activity": "Most active", "name": "Name A–Z"}
+
+
+@dataclass
+class CountryRow:
+    country: Country
+    proposals: int = 0
+    statements: int = 0
+    documents: int = 0
+
+    @property
+    def activity(self) -> int:
+        return self.proposals + self.statements + self.documents
+
+
+def country_rows(q: str = "", sort: str = "activity", active_only: bool = True) -> list[CountryRow]:
+    """Every country (249 at most) with its counts: four grouped queries."""
+    countries = Country.objects.all()
+    if q:
+        aliases = CountryAlias.objects.filter(alias__icontains=q).values("country")
+        countries = countries.filter(
+            Q(name__icontains=q) | Q(code__iexact=q) | Q(alpha3__iexact=q) | Q(code__in=aliases)
+        )
+    proposals = dict(
+        Participation.objects.filter(proposal__isnull=False, country__isnull=False)
+        .values_list("country")
+        .annotate(n=Count("proposal", distinct=True))
+        .order_by()
+    )
+    statements = dict(
+        Statement.objects.filter(on_behalf_of_country__isnull=False)
+        .values_list("on_behalf_of_country")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+    documents = dict(
+        DocumentCountry.objects.values_list("country").annotate(n=Count("*")).order_by()
+    )
+    rows = [
+        CountryRow(c, proposals.get(c.code, 0), statements.get(c.code, 0), documents.get(c.code, 0))
+        for c in countries
+    ]
+    if active_only and not q:
+        rows = [r for r in rows if r.activity]
+    if sort == "name":
+        rows.sort(key=lambda r: r.country.name)
+    else:
+        rows.sort(key=lambda r: (-r.activity, r.country.name))
+    return rows
+
+
+# --- Compare ----------------------------------------------------------------
+
+
+@dataclass
+class CompareCell:
+    participations: list[Participation] = field(default_factory=list)
+
+    @property
+    def known(self) -> bool:
+        return bool(self.participations)
+
+
+@dataclass
+class CompareRow:
+    proposal: Proposal
+    cells: list[CompareCell]
+
+
+def parse_country_codes(raw: list[str]) -> list[str]:
+    codes: list[str] = []
+    for value in raw:
+        codes += [c.strip().upper() for c in value.split(",") if c.strip()]
+    return list(dict.fromkeys(codes))
+
+
+def compare(countries: list[Country]) -> list[CompareRow]:
+    """Proposals any of `countries` takes part in, one cell per country: its roles with
+    their date and evidence, or no row at all ("unknown", distinct from "declined")."""
+    codes = [c.code for c in countries]
+    rows_by_proposal: dict[int, dict[str, list[Participation]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    participations = (
+        Participation.objects.filter(country__in=codes, proposal__isnull=False)
+        .select_related("proposal")
+        .prefetch_related(
+            Prefetch("evidence", queryset=Evidence.objects.select_related("document"))
+        )
+        .order_by("proposal__title", "role")
+    )
+    proposals: dict[int, Proposal] = {}
+    for p in participations:
+        proposals[p.proposal_id] = p.proposal
+        rows_by_proposal[p.proposal_id][p.country_id].append(p)
+    ordered = sorted(proposals.values(), key=lambda p: (p.announced_on is None, p.title))
+    return [
+        CompareRow(p, [CompareCell(rows_by_proposal[p.pk].get(code, [])) for code in codes])
+        for p in ordered
+    ]
+
+
+def statement_counts(countries: list[Country]) -> list[int]:
+    counts = dict(
+        Statement.objects.filter(on_behalf_of_country__in=[c.code for c in countries])
+        .values_list("on_behalf_of_country")
+        .annotate(n=Count("*"))
+        .order_by()
+    )
+    return [counts.get(c.code, 0) for c in countries]
+
+
+# --- Global search ----------------------------------------------------------
+
+
+@dataclass
+class SearchResults:
+    q: str
+    proposals: list[Proposal]
+    countries: list[Country]
+    people: list[Person]
+    organizations: list[Organization]
+    events: list[Event]
+    statements: list[Statement]
+    documents: list[Document]
+
+    @property
+    def empty(self) -> bool:
+        return not any(
+            [
+                self.proposals,
+                self.countries,
+                self.people,
+                self.organizations,
+                self.events,
+                self.statements,
+                self.documents,
+            ]
+        )
+
+
+def _by_name(qs: QuerySet[Any], field_name: str, q: str) -> list[Any]:
+    """Substring matches and close spellings (trigram word similarity, which the GIN
+    trigram index answers), best first."""
+    return list(
+        qs.annotate(
+            word_similarity=TrigramWordSimilarity(q, field_name),
+            similarity=TrigramSimilarity(field_name, q),
+        )
+        .filter(
+            Q(**{f"{field_name}__icontains": q}) | Q(**{f"{field_name}__trigram_word_similar": q})
+        )
+        .order_by("-word_similarity", "-similarity", field_name)[:SEARCH_GROUP_SIZE]
+    )
+
+
+def global_search(q: str) -> SearchResults:
+    """One query string across every kind of record, grouped; names are typo-tolerant."""
+    with transaction.atomic():
+        # `%>` (trigram_word_similar) matches at this threshold; SET LOCAL ends with the
+        # transaction.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)",
+                [str(NAME_SIMILARITY)],
+            )
+        return _search_all(q)
+
+
+def _search_all(q: str) -> SearchResults:
+    query = SearchQuery(q, search_type="websearch", config="english")
+    aliases = CountryAlias.objects.filter(alias__iexact=q).values("country")
+    countries = list(
+        Country.objects.annotate(
+            word_similarity=TrigramWordSimilarity(q, "name"),
+            similarity=TrigramSimilarity("name", q),
+            exact=Exists(aliases.filter(country=OuterRef("pk"))),
+        )
+        .filter(
+            Q(name__icontains=q)
+            | Q(code__iexact=q)
+            | Q(exact=True)
+            | Q(word_similarity__gte=NAME_SIMILARITY)
+        )
+        .order_by("-exact", "-word_similarity", "-similarity", "name")[:SEARCH_GROUP_SIZE]
+    )
+    people = _by_name(Person.objects.all(), "name", q)
+    organizations = _by_name(Organization.objects.all(), "name", q)
+    proposals = _by_name(Proposal.objects.all(), "title", q)
+    events = list(
+        Event.objects.annotate(
+            similarity=Greatest(
+                TrigramWordSimilarity(q, "name"), TrigramWordSimilarity(q, "short_name")
+            )
+        )
+        .filter(Q(name__icontains=q) | Q(short_name__iexact=q) | Q(similarity__gte=NAME_SIMILARITY))
+        .order_by("-similarity")[:SEARCH_GROUP_SIZE]
+    )
+    statements = list(
+        Statement.objects.filter(search_vector=query)
+        .select_related("speaker")
+        .order_by(F("said_on").desc(nulls_last=True), "-id")[:SEARCH_GROUP_SIZE]
+    )
+    documents = list(
+        Document.objects.filter(search_vector=query)
+        .only("id", "title", "publisher", "published_at", "fetched_at")
+        .order_by(F("published_at").desc(nulls_last=True), "-id")[:SEARCH_GROUP_SIZE]
+    )
+    return SearchResults(
+        q, proposals, countries, people, organizations, events, statements, documents
+    )

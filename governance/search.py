@@ -1,0 +1,348 @@
+"""The statements browser: full-text search, facets with counts, capped totals.
+
+Facets are disjunctive: the counts of one facet are computed with every *other*
+filter applied, so ticking "China" still shows how many statements the US has
+under the same search. Values of one facet are OR-ed, facets are AND-ed.
+
+Totals are counted up to COUNT_CAP + 1 rows only ("10,000+"), so a common term
+over a million statements costs a bounded scan; every query also runs under the
+statement timeout set by `governance.middleware.AnalystQueryTimeout`.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models.functions import ExtractYear
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from governance.models import (
+    Country,
+    Event,
+    Evidence,
+    Person,
+    Proposal,
+    Statement,
+)
+
+COUNT_CAP = 10_000
+PAGE_SIZE = 20
+FACET_SIZE = 10  # values shown per facet, besides the ones already selected
+# ts_headline marks matches with these; the text is escaped before they become <mark>.
+_HL_START, _HL_STOP = "\x02", "\x03"
+
+SORTS = {"date": "Newest first", "oldest": "Oldest first", "relevance": "Best match"}
+
+
+class MultiValueField(forms.Field):
+    """Repeated query parameters (`country=cn&country=us`), also comma-separated."""
+
+    def to_python(self, value: Any) -> list[str]:
+        if not value:
+            return []
+        values = value if isinstance(value, list) else [value]
+        out: list[str] = []
+        for v in values:
+            out += [part.strip() for part in str(v).split(",") if part.strip()]
+        return list(dict.fromkeys(out))
+
+
+class MultipleHiddenInput(forms.MultipleHiddenInput):
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> list[str]:
+        return data.getlist(name) if hasattr(data, "getlist") else data.get(name, [])
+
+
+class StatementFilterForm(forms.Form):
+    """Validates the browser's query string; a bad value is reported and ignored."""
+
+    q = forms.CharField(required=False, max_length=200, strip=True, label="Search statements")
+    country = MultiValueField(required=False, widget=MultipleHiddenInput)
+    speaker = MultiValueField(required=False, widget=MultipleHiddenInput)
+    proposal = MultiValueField(required=False, widget=MultipleHiddenInput)
+    event = MultiValueField(required=False, widget=MultipleHiddenInput)
+    kind = MultiValueField(required=False, widget=MultipleHiddenInput)
+    year = MultiValueField(required=False, widget=MultipleHiddenInput)
+    date_from = forms.DateField(required=False, label="From")
+    date_to = forms.DateField(required=False, label="To")
+    sort = forms.ChoiceField(required=False, choices=list(SORTS.items()), label="Sort by")
+    page = forms.IntegerField(required=False, min_value=1, max_value=COUNT_CAP // PAGE_SIZE)
+
+    def __init__(self, data: Any = None, **kwargs: Any) -> None:
+        # `from` and `to` are the public parameter names; Python keeps `from` reserved.
+        if data is not None:
+            data = data.copy()
+            for public, internal in (("from", "date_from"), ("to", "date_to")):
+                if public in data and internal not in data:
+                    data[internal] = data[public]
+        super().__init__(data, **kwargs)
+
+    def clean_country(self) -> list[str]:
+        codes = [c.upper() for c in self.cleaned_data["country"]]
+        bad = [c for c in codes if len(c) != 2 or not c.isalpha()]
+        if bad:
+            raise forms.ValidationError(f"Unknown country code: {', '.join(bad)}.")
+        return codes
+
+    def clean_kind(self) -> list[str]:
+        kinds = self.cleaned_data["kind"]
+        bad = [k for k in kinds if k not in Statement.Kind.values]
+        if bad:
+            raise forms.ValidationError(f"Unknown kind: {', '.join(bad)}.")
+        return kinds
+
+    def clean_year(self) -> list[int]:
+        years = self.cleaned_data["year"]
+        if any(not y.isdigit() or not 1900 <= int(y) <= 2100 for y in years):
+            raise forms.ValidationError("A year is four digits, e.g. 2025.")
+        return [int(y) for y in years]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and start > end:
+            self.add_error("date_to", "The end date is before the start date.")
+        return data
+
+
+@dataclass
+class StatementFilters:
+    q: str = ""
+    country: list[str] = field(default_factory=list)
+    speaker: list[str] = field(default_factory=list)
+    proposal: list[str] = field(default_factory=list)
+    event: list[str] = field(default_factory=list)
+    kind: list[str] = field(default_factory=list)
+    year: list[int] = field(default_factory=list)
+    date_from: datetime.date | None = None
+    date_to: datetime.date | None = None
+    sort: str = "date"
+    page: int = 1
+
+    @classmethod
+    def from_form(cls, form: StatementFilterForm) -> StatementFilters:
+        """The valid part of the form: invalid fields fall back to their defaults."""
+        form.is_valid()
+        data = {k: v for k, v in form.cleaned_data.items() if k not in form.errors}
+        filters = cls(**{k: v for k, v in data.items() if v not in (None, "")})
+        if filters.sort == "relevance" and not filters.q:
+            filters.sort = "date"
+        return filters
+
+    @property
+    def active(self) -> bool:
+        values = (self.q, self.country, self.speaker, self.proposal, self.event, self.kind)
+        return any((*values, self.year, self.date_from, self.date_to))
+
+
+FACETS = ("country", "speaker", "proposal", "event", "kind", "year")
+
+
+def _search_query(q: str) -> SearchQuery:
+    return SearchQuery(q, search_type="websearch", config="english")
+
+
+def filtered_statements(filters: StatementFilters, *, skip: str = "") -> QuerySet[Statement]:
+    """Statements matching every filter but `skip` (for that facet's own counts)."""
+    qs = Statement.objects.all()
+    if filters.q:
+        qs = qs.filter(search_vector=_search_query(filters.q))
+    if filters.country and skip != "country":
+        qs = qs.filter(on_behalf_of_country__in=filters.country)
+    if filters.speaker and skip != "speaker":
+        qs = qs.filter(speaker__slug__in=filters.speaker)
+    if filters.proposal and skip != "proposal":
+        # Exists, not a join: a statement about two chosen proposals is still one row.
+        through = Statement.proposals.through.objects.filter(
+            statement=OuterRef("pk"), proposal__slug__in=filters.proposal
+        )
+        qs = qs.filter(Exists(through))
+    if filters.event and skip != "event":
+        qs = qs.filter(event__slug__in=filters.event)
+    if filters.kind and skip != "kind":
+        qs = qs.filter(kind__in=filters.kind)
+    if filters.year and skip != "year":
+        qs = qs.filter(said_on__year__in=filters.year)
+    if filters.date_from:
+        qs = qs.filter(said_on__gte=filters.date_from)
+    if filters.date_to:
+        qs = qs.filter(said_on__lte=filters.date_to)
+    return qs
+
+
+def capped_count(qs: QuerySet[Any], cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """(count, capped): counts at most cap + 1 rows."""
+    n = qs.order_by().values("pk")[: cap + 1].count()
+    return min(n, cap), n > cap
+
+
+@dataclass
+class FacetValue:
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+@dataclass
+class Facet:
+    name: str
+    label: str
+    values: list[FacetValue]
+
+
+def _facet_rows(filters: StatementFilters, name: str) -> list[tuple[Any, int]]:
+    qs = filtered_statements(filters, skip=name).order_by()
+    if name == "proposal":
+        through = Statement.proposals.through.objects.filter(
+            statement__in=qs.values("pk")
+        ).order_by()
+        rows = through.values_list("proposal_id").annotate(n=Count("*"))
+    else:
+        key = {
+            "country": F("on_behalf_of_country_id"),
+            "speaker": F("speaker_id"),
+            "event": F("event_id"),
+            "kind": F("kind"),
+            "year": ExtractYear("said_on"),
+        }[name]
+        rows = qs.annotate(value=key).values_list("value").annotate(n=Count("*"))
+    # A few more than shown, so that selected values usually come with their counts.
+    return [(v, n) for v, n in rows.order_by("-n")[: FACET_SIZE * 5] if v is not None]
+
+
+def facets(filters: StatementFilters) -> list[Facet]:
+    """Each facet's top values with counts under the other filters, plus the selected ones."""
+    raw = {name: _facet_rows(filters, name) for name in FACETS}
+    selected: dict[str, list[str]] = {
+        "country": filters.country,
+        "speaker": filters.speaker,
+        "proposal": filters.proposal,
+        "event": filters.event,
+        "kind": filters.kind,
+        "year": [str(y) for y in filters.year],
+    }
+    labels = _facet_labels(raw, filters)
+    out = []
+    for name, title in (
+        ("country", "Country"),
+        ("speaker", "Speaker"),
+        ("proposal", "Proposal"),
+        ("event", "Event"),
+        ("kind", "Kind"),
+        ("year", "Year"),
+    ):
+        values: list[FacetValue] = []
+        for key, n in raw[name]:
+            value, label = labels[name].get(key, (str(key), str(key)))
+            values.append(FacetValue(value, label, n, value in selected[name]))
+        shown = [v for v in values if v.selected]
+        shown += [v for v in values if not v.selected][: max(FACET_SIZE - len(shown), 0)]
+        # A selected value with no statement left under the other filters still shows (0).
+        present = {v.value for v in shown}
+        for value in selected[name]:
+            if value not in present:
+                label = labels[name].get(("value", value), (value, value))[1]
+                shown.append(FacetValue(value, label, 0, True))
+        if name == "year":
+            shown.sort(key=lambda v: v.value, reverse=True)
+        out.append(Facet(name, title, shown))
+    return out
+
+
+def _facet_labels(
+    raw: dict[str, list[tuple[Any, int]]], filters: StatementFilters
+) -> dict[str, dict[Any, tuple[str, str]]]:
+    """(query value, label) for each facet key; four small lookups, not one per value."""
+    countries = Country.objects.filter(
+        Q(code__in=[k for k, _ in raw["country"]]) | Q(code__in=filters.country)
+    ).values_list("code", "name")
+    people = Person.objects.filter(
+        Q(pk__in=[k for k, _ in raw["speaker"]]) | Q(slug__in=filters.speaker)
+    ).values_list("pk", "slug", "name")
+    proposals = Proposal.objects.filter(
+        Q(pk__in=[k for k, _ in raw["proposal"]]) | Q(slug__in=filters.proposal)
+    ).values_list("pk", "slug", "title")
+    events = Event.objects.filter(
+        Q(pk__in=[k for k, _ in raw["event"]]) | Q(slug__in=filters.event)
+    ).values_list("pk", "slug", "name")
+    labels: dict[str, dict[Any, tuple[str, str]]] = {name: {} for name in FACETS}
+    for code, name in countries:
+        labels["country"][code] = (code.lower(), name)
+        labels["country"][("value", code.lower())] = (code.lower(), name)
+    for group, rows in (("speaker", people), ("proposal", proposals), ("event", events)):
+        for pk, slug, name in rows:
+            labels[group][pk] = (slug, name)
+            labels[group][("value", slug)] = (slug, name)
+    for value, label in Statement.Kind.choices:
+        labels["kind"][value] = (value, str(label))
+    for year, _ in raw["year"]:
+        labels["year"][year] = (str(year), str(year))
+    return labels
+
+
+@dataclass
+class StatementPage:
+    statements: list[Statement]
+    total: int
+    capped: bool
+    page: int
+    has_next: bool
+
+    @property
+    def first_index(self) -> int:
+        return (self.page - 1) * PAGE_SIZE + 1 if self.statements else 0
+
+    @property
+    def last_index(self) -> int:
+        return (self.page - 1) * PAGE_SIZE + len(self.statements)
+
+
+def statement_page(filters: StatementFilters) -> StatementPage:
+    """One page of statements with everything a card shows and highlighted matches."""
+    qs = filtered_statements(filters)
+    total, capped = capped_count(qs)
+    query = _search_query(filters.q) if filters.q else None
+    if filters.sort == "relevance" and query is not None:
+        qs = qs.annotate(rank=SearchRank(F("search_vector"), query)).order_by("-rank", "-id")
+    elif filters.sort == "oldest":
+        qs = qs.order_by(F("said_on").asc(nulls_last=True), "id")
+    else:
+        qs = qs.order_by(F("said_on").desc(nulls_last=True), "-id")
+    if query is not None:
+        qs = qs.annotate(
+            headline=SearchHeadline(
+                "text",
+                query,
+                config="english",
+                start_sel=_HL_START,
+                stop_sel=_HL_STOP,
+                highlight_all=True,
+            )
+        )
+    qs = qs.select_related(
+        "speaker", "speaker_role", "speaker_role__organization", "speaker_role__country", "event"
+    ).prefetch_related(
+        "proposals", Prefetch("evidence", queryset=Evidence.objects.select_related("document"))
+    )
+    offset = (filters.page - 1) * PAGE_SIZE
+    rows = list(qs[offset : offset + PAGE_SIZE + 1])
+    statements = rows[:PAGE_SIZE]
+    for statement in statements:
+        statement.highlighted = highlight(getattr(statement, "headline", None) or statement.text)
+    return StatementPage(statements, total, capped, filters.page, len(rows) > PAGE_SIZE)
+
+
+def highlight(marked: str) -> SafeString:
+    """Escape text from ts_headline, then turn its match markers into <mark>."""
+    escaped = escape(marked)
+    return mark_safe(escaped.replace(_HL_START, "<mark>").replace(_HL_STOP, "</mark>"))
+
+
+def browse_statements(filters: StatementFilters) -> dict[str, Any]:
+    return {"page": statement_page(filters), "facets": facets(filters)}

@@ -1,0 +1,18 @@
+"""Small display helpers for the analyst pages."""
+
+from __future__ import annotations
+
+from django import template
+from django.contrib.humanize.templatetags.humanize import intcomma
+
+from governance.search import COUNT_CAP
+
+register = template.Library()
+
+
+@register.filter
+def capped(count: int, capped: bool | None = None) -> str:
+    """ "1,234", or "10,000+" when the count stopped at the cap."""
+    if capped or (capped is None and count > COUNT_CAP):
+        return f"{intcomma(COUNT_CAP)}+"
+    return intcomma(count)
