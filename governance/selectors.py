@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from itertools import pairwise
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
 
 from governance.models import (
     Country,
@@ -21,6 +25,8 @@ from governance.models import (
     Proposal,
     Statement,
 )
+from governance.search import capped_count
+from governance.worldmap import WorldMap, render_world_map, strongest_role
 
 
 def statements_with_context() -> QuerySet[Statement]:
@@ -41,31 +47,94 @@ def proposals_with_participants() -> QuerySet[Proposal]:
     )
 
 
+@dataclass
+class StatementPreview:
+    """The newest statements of a record, with the total and a link to all of them in
+    the statements browser (a record page never lists thousands)."""
+
+    items: list[Statement]
+    total: int
+    capped: bool
+    browse_url: str
+
+
+PREVIEW_SIZE = 10
+
+
+def statement_preview(qs: QuerySet[Statement], browse_query: str = "") -> StatementPreview:
+    total, capped = capped_count(qs)
+    items = list(
+        statements_with_context()
+        .filter(
+            pk__in=qs.order_by(F("said_on").desc(nulls_last=True), "-id").values("pk")[
+                :PREVIEW_SIZE
+            ]
+        )
+        .order_by(F("said_on").desc(nulls_last=True), "-id")
+    )
+    url = reverse("governance:statement_list") + (f"?{browse_query}" if browse_query else "")
+    return StatementPreview(items, total, capped, url)
+
+
+def participation_map(participations: Iterable[Participation], title: str) -> WorldMap | None:
+    """A world map of the countries among `participations`, by their strongest role."""
+    roles: dict[str, list[str]] = defaultdict(list)
+    for p in participations:
+        if p.country_id:
+            roles[p.country_id].append(p.role)
+    if not roles:
+        return None
+    return render_world_map({code: strongest_role(r) for code, r in roles.items()}, title=title)
+
+
 def dashboard() -> dict[str, Any]:
     countries_taking_part = (
         Country.objects.filter(participations__isnull=False)
         .annotate(role_count=Count("participations"))
         .order_by("-role_count", "name")
-        .distinct()
+    )
+    most_quoted = (
+        Country.objects.filter(statements__isnull=False)
+        .annotate(statement_count=Count("statements"))
+        .order_by("-statement_count", "name")[:8]
     )
     last_run = (
         IngestRun.objects.filter(outcome__in=["new", "updated", "not_modified", "duplicate"])
         .select_related("source")
         .first()
     )
+    by_status = dict(Proposal.objects.values_list("status").annotate(n=Count("*")).order_by())
+    week_ago = timezone.now() - timedelta(days=7)
+    proposal_roles = Participation.objects.filter(
+        proposal__isnull=False, country__isnull=False
+    ).only("country_id", "role")
     return {
         "counts": {
-            "proposals": Proposal.objects.count(),
+            "proposals": sum(by_status.values()),
             "countries": countries_taking_part.count(),
             "people": Person.objects.count(),
             "statements": Statement.objects.count(),
             "documents": Document.objects.count(),
         },
-        "proposals": proposals_with_participants()[:10],
-        "statements": statements_with_context()[:10],
-        "countries": countries_taking_part[:12],
-        "events": Event.objects.select_related("country").prefetch_related("figures")[:5],
+        "proposals_by_status": [
+            (value, label, by_status.get(value, 0))
+            for value, label in Proposal.Status.choices
+            if by_status.get(value)
+        ],
+        "proposals": proposals_with_participants()[:8],
+        "statements": statements_with_context().order_by(F("said_on").desc(nulls_last=True), "-id")[
+            :6
+        ],
+        "countries": countries_taking_part[:10],
+        "most_quoted": most_quoted,
+        "events": Event.objects.select_related("country").order_by(
+            F("start_date").desc(nulls_last=True), "name"
+        )[:6],
         "last_run": last_run,
+        "documents_this_week": Document.objects.filter(fetched_at__gte=week_ago).count(),
+        "world_map": participation_map(
+            proposal_roles, "Countries with a role in a proposal, by their strongest role"
+        ),
     }
 
 
@@ -76,23 +145,44 @@ def participation_by_role(participations: Any) -> dict[str, list[Participation]]
     return dict(grouped)
 
 
+# How a country's proposal roles are grouped on its page.
+COUNTRY_ROLE_GROUPS = [
+    ("Proposed or issued", {"proposer", "announcer", "issuer"}),
+    ("Joined, signed or supported", {"signatory", "supporter", "host", "delegate", "represented"}),
+    ("Declined or opposed", {"declined", "opponent"}),
+    ("Targeted by", {"target"}),
+    ("Other roles", {"speaker", "exhibitor", "observer", "absent"}),
+]
+
+
 def country_page(country: Country) -> dict[str, Any]:
-    return {
-        "participations": country.participations.select_related(
-            "proposal", "event"
-        ).prefetch_related(
+    participations = list(
+        country.participations.select_related("proposal", "event")
+        .prefetch_related(
             Prefetch("evidence", queryset=Evidence.objects.select_related("document"))
-        ),
-        "statements": statements_with_context()
-        .filter(
-            Q(on_behalf_of_country=country)
-            | Q(countries=country)
-            | Q(speaker_role__country=country)
         )
-        .distinct(),
+        .order_by(F("date").desc(nulls_last=True), "id")
+    )
+    proposal_groups = [
+        (label, [p for p in participations if p.proposal_id and p.role in roles])
+        for label, roles in COUNTRY_ROLE_GROUPS
+    ]
+    documents = country.documents.order_by(F("published_at").desc(nulls_last=True), "-id")
+    return {
+        "proposal_groups": [(label, rows) for label, rows in proposal_groups if rows],
+        "event_participations": [p for p in participations if p.event_id],
+        "statements": statement_preview(
+            Statement.objects.filter(on_behalf_of_country=country),
+            f"country={country.code.lower()}",
+        ),
+        "statements_about": statement_preview(
+            Statement.objects.filter(countries=country).exclude(on_behalf_of_country=country)
+        ),
         "organizations": country.organizations.all(),
         "memberships": country.memberships.all(),
         "aliases": country.aliases.order_by("kind", "alias"),
+        "documents": documents.only("id", "title", "publisher", "published_at")[:PREVIEW_SIZE],
+        "document_count": documents.count(),
     }
 
 
@@ -137,3 +227,25 @@ def records_supported_by(document: Document) -> list[tuple[Evidence, Any]]:
         for obj in model._default_manager.filter(pk__in=ids):
             records[(type_id, str(obj.pk))] = obj
     return [(ev, records.get((ev.content_type_id, ev.object_id))) for ev in rows]
+
+
+def sources_of(
+    proposal: Proposal, participations: list[Participation], statements: QuerySet[Statement]
+) -> list[Document]:
+    """The documents whose sentences support the proposal, its participation rows or the
+    statements about it, newest first."""
+    types = ContentType.objects.get_for_models(Proposal, Participation, Statement)
+    keys = Q(content_type=types[Proposal], object_id=str(proposal.pk))
+    if participations:
+        keys |= Q(
+            content_type=types[Participation], object_id__in=[str(p.pk) for p in participations]
+        )
+    statement_ids = [str(pk) for pk in statements.values_list("pk", flat=True)[:500]]
+    if statement_ids:
+        keys |= Q(content_type=types[Statement], object_id__in=statement_ids)
+    document_ids = Evidence.objects.filter(keys).values("document_id")
+    return list(
+        Document.objects.filter(pk__in=document_ids)
+        .only("id", "title", "publisher", "published_at", "url")
+        .order_by(F("published_at").desc(nulls_last=True), "-id")[:20]
+    )

@@ -16,8 +16,17 @@ from governance.models import (
     Event,
     Evidence,
     Organization,
+    Participation,
     Person,
+    Proposal,
+    Statement,
 )
+
+PROPOSER_ROLES = {
+    Participation.Role.PROPOSER,
+    Participation.Role.ANNOUNCER,
+    Participation.Role.ISSUER,
+}
 
 
 def dashboard(request: HttpRequest) -> TemplateResponse:
@@ -131,18 +140,28 @@ def compare(request: HttpRequest) -> TemplateResponse:
 
 def proposal_detail(request: HttpRequest, slug: str) -> TemplateResponse:
     proposal = get_object_or_404(
-        selectors.proposals_with_participants().prefetch_related(
+        Proposal.objects.select_related("event").prefetch_related(
             "items", Prefetch("evidence", queryset=Evidence.objects.select_related("document"))
         ),
         slug=slug,
     )
-    participations = proposal.participations.select_related(
-        "country", "organization", "person"
-    ).prefetch_related(Prefetch("evidence", queryset=Evidence.objects.select_related("document")))
+    participations = list(
+        proposal.participations.select_related("country", "organization", "person")
+        .prefetch_related(
+            Prefetch("evidence", queryset=Evidence.objects.select_related("document"))
+        )
+        .order_by("role", "country__name", "organization__name", "person__name")
+    )
+    statements = Statement.objects.filter(proposals=proposal)
     context = {
         "proposal": proposal,
+        "proposers": [p for p in participations if p.role in PROPOSER_ROLES],
         "participations": participations,
-        "statements": selectors.statements_with_context().filter(proposals=proposal),
+        "world_map": selectors.participation_map(
+            participations, f"Countries with a recorded role in “{proposal.title}”"
+        ),
+        "statements": selectors.statement_preview(statements, f"proposal={proposal.slug}"),
+        "sources": selectors.sources_of(proposal, participations, statements),
     }
     return render_page(request, "governance/proposal_detail.html", context)
 
@@ -157,20 +176,30 @@ def person_detail(request: HttpRequest, slug: str) -> TemplateResponse:
     person = get_object_or_404(Person, slug=slug)
     context = {
         "person": person,
-        "roles": person.roles.select_related("organization", "country"),
-        "statements": selectors.statements_with_context().filter(speaker=person),
+        "roles": person.roles.select_related("organization", "country").order_by(
+            F("start_date").desc(nulls_last=True), "title"
+        ),
+        "statements": selectors.statement_preview(
+            Statement.objects.filter(speaker=person), f"speaker={person.slug}"
+        ),
         "participations": person.participations.select_related("proposal", "event"),
     }
     return render_page(request, "governance/person_detail.html", context)
 
 
 def organization_detail(request: HttpRequest, slug: str) -> TemplateResponse:
-    organization = get_object_or_404(Organization.objects.select_related("country"), slug=slug)
+    organization = get_object_or_404(
+        Organization.objects.select_related("country", "parent"), slug=slug
+    )
     context = {
         "organization": organization,
-        "roles": organization.roles.select_related("person"),
+        "roles": organization.roles.select_related("person").order_by(
+            F("start_date").desc(nulls_last=True), "title"
+        ),
         "participations": organization.participations.select_related("proposal", "event"),
-        "statements": selectors.statements_with_context().filter(organizations=organization),
+        "statements": selectors.statement_preview(
+            Statement.objects.filter(organizations=organization)
+        ),
         "members": organization.members.all(),
     }
     return render_page(request, "governance/organization_detail.html", context)
@@ -185,7 +214,9 @@ def event_detail(request: HttpRequest, slug: str) -> TemplateResponse:
             Prefetch("evidence", queryset=Evidence.objects.select_related("document"))
         ),
         "participants": selectors.participation_by_role(participations),
-        "statements": selectors.statements_with_context().filter(event=event),
+        "statements": selectors.statement_preview(
+            Statement.objects.filter(event=event), f"event={event.slug}"
+        ),
         "proposals": event.proposals.all(),
     }
     return render_page(request, "governance/event_detail.html", context)

@@ -43,7 +43,7 @@ def test_dashboard_shows_quote_with_speaker_and_source(client: Client, seeded: N
         assert proposal.title in html
     for country in ["China", "United States", "Russia", "Germany", "South Korea", "Qatar"]:
         assert country in html
-    assert "over 800 companies" in html
+    assert "WAIC 2025" in html  # the recent-events timeline
 
 
 def test_every_record_page_renders(client: Client, seeded: None) -> None:
@@ -102,8 +102,8 @@ def test_dashboard_query_count_does_not_grow_with_data(client: Client, seeded: N
         statement.proposals.add(factories.ProposalFactory())
     assert queries() == baseline
     # 3 of them open the page's read transaction with its statement timeout (in tests:
-    # savepoint, set_config, release).
-    assert baseline <= 18
+    # savepoint, set_config, release); the performance issue brings the rest down.
+    assert baseline <= 19
 
 
 def test_manage_py_check_is_clean() -> None:
