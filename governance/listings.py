@@ -14,6 +14,7 @@ from django.contrib.postgres.search import (
     TrigramSimilarity,
     TrigramWordSimilarity,
 )
+from django.core.paginator import Page, Paginator
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import ExtractYear, Greatest
@@ -210,30 +211,30 @@ def parse_country_codes(raw: list[str]) -> list[str]:
     return list(dict.fromkeys(codes))
 
 
-def compare(countries: list[Country]) -> list[CompareRow]:
-    """Proposals any of `countries` takes part in, one cell per country: its roles with
-    their date and evidence, or no row at all ("unknown", distinct from "declined")."""
+COMPARE_PAGE_SIZE = 50
+
+
+def compare(countries: list[Country], page_number: Any = 1) -> tuple[Page, list[CompareRow]]:
+    """Proposals any of `countries` takes part in, newest first and paged, one cell per
+    country: its roles with their date and evidence, or no row at all ("unknown",
+    distinct from "declined")."""
     codes = [c.code for c in countries]
-    rows_by_proposal: dict[int, dict[str, list[Participation]]] = defaultdict(
-        lambda: defaultdict(list)
-    )
+    proposals = Proposal.objects.filter(
+        Exists(Participation.objects.filter(proposal=OuterRef("pk"), country__in=codes))
+    ).order_by(F("announced_on").desc(nulls_last=True), "title")
+    page = Paginator(proposals, COMPARE_PAGE_SIZE).get_page(page_number)
+    cells: dict[int, dict[str, list[Participation]]] = defaultdict(lambda: defaultdict(list))
     participations = (
-        Participation.objects.filter(country__in=codes, proposal__isnull=False)
-        .select_related("proposal")
+        Participation.objects.filter(country__in=codes, proposal__in=[p.pk for p in page])
         .prefetch_related(
             Prefetch("evidence", queryset=Evidence.objects.select_related("document"))
         )
-        .order_by("proposal__title", "role")
+        .order_by("role", "date")
     )
-    proposals: dict[int, Proposal] = {}
     for p in participations:
-        proposals[p.proposal_id] = p.proposal
-        rows_by_proposal[p.proposal_id][p.country_id].append(p)
-    ordered = sorted(proposals.values(), key=lambda p: (p.announced_on is None, p.title))
-    return [
-        CompareRow(p, [CompareCell(rows_by_proposal[p.pk].get(code, [])) for code in codes])
-        for p in ordered
-    ]
+        cells[p.proposal_id][p.country_id].append(p)
+    rows = [CompareRow(p, [CompareCell(cells[p.pk].get(code, [])) for code in codes]) for p in page]
+    return page, rows
 
 
 def statement_counts(countries: list[Country]) -> list[int]:

@@ -532,11 +532,16 @@ class Statement(models.Model):
     )
 
     class Meta:
-        ordering = [F("said_on").desc(nulls_last=True), "id"]
+        ordering = [F("said_on").desc(nulls_last=True), "-id"]
         indexes = [
             # Timelines: a speaker's or an event's statements by date.
             models.Index(fields=["speaker", "said_on"], name="statement_speaker_date"),
             models.Index(fields=["said_on"], name="statement_said_on"),
+            # "Newest first" everywhere (browser, previews, dashboard): said_on desc with
+            # undated last, then id desc, read straight off the index.
+            models.Index(
+                F("said_on").desc(nulls_last=True), F("id").desc(), name="statement_newest"
+            ),
             # The statements browser: full-text search, and the country and kind facets.
             GinIndex(fields=["search_vector"], name="statement_search"),
             models.Index(fields=["on_behalf_of_country", "said_on"], name="statement_country_date"),

@@ -155,22 +155,29 @@ COUNTRY_ROLE_GROUPS = [
 ]
 
 
+ROLE_GROUP_SIZE = 25  # rows per role group on a country page; the rest via /proposals/
+
+
 def country_page(country: Country) -> dict[str, Any]:
-    participations = list(
-        country.participations.select_related("proposal", "event")
-        .prefetch_related(
-            Prefetch("evidence", queryset=Evidence.objects.select_related("document"))
-        )
-        .order_by(F("date").desc(nulls_last=True), "id")
-    )
-    proposal_groups = [
-        (label, [p for p in participations if p.proposal_id and p.role in roles])
-        for label, roles in COUNTRY_ROLE_GROUPS
-    ]
+    evidence = Prefetch("evidence", queryset=Evidence.objects.select_related("document"))
+    newest = (F("date").desc(nulls_last=True), "-id")
+    proposal_rows = country.participations.filter(proposal__isnull=False).select_related("proposal")
+    by_role = dict(proposal_rows.values_list("role").annotate(n=Count("*")).order_by())
+    proposal_groups = []
+    for label, roles in COUNTRY_ROLE_GROUPS:
+        if total := sum(by_role.get(role, 0) for role in roles):
+            rows = proposal_rows.filter(role__in=roles).prefetch_related(evidence)
+            shown = list(rows.order_by(*newest)[:ROLE_GROUP_SIZE])
+            proposal_groups.append((label, shown, total))
     documents = country.documents.order_by(F("published_at").desc(nulls_last=True), "-id")
     return {
-        "proposal_groups": [(label, rows) for label, rows in proposal_groups if rows],
-        "event_participations": [p for p in participations if p.event_id],
+        "proposal_groups": proposal_groups,
+        "event_participations": list(
+            country.participations.filter(event__isnull=False)
+            .select_related("event")
+            .prefetch_related(evidence)
+            .order_by(*newest)[:ROLE_GROUP_SIZE]
+        ),
         "statements": statement_preview(
             Statement.objects.filter(on_behalf_of_country=country),
             f"country={country.code.lower()}",
@@ -178,7 +185,7 @@ def country_page(country: Country) -> dict[str, Any]:
         "statements_about": statement_preview(
             Statement.objects.filter(countries=country).exclude(on_behalf_of_country=country)
         ),
-        "organizations": country.organizations.all(),
+        "organizations": country.organizations.all()[:50],
         "memberships": country.memberships.all(),
         "aliases": country.aliases.order_by("kind", "alias"),
         "documents": documents.only("id", "title", "publisher", "published_at")[:PREVIEW_SIZE],

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Prefetch
+from django.db.models import Count, F, OuterRef, Prefetch, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -74,11 +75,16 @@ def country_list(request: HttpRequest) -> TemplateResponse:
 
 
 def event_list(request: HttpRequest) -> TemplateResponse:
+    # Counted by correlated subqueries: two joined Counts would multiply the rows.
+    statements = Statement.objects.filter(event=OuterRef("pk")).values("event")
+    participants = Participation.objects.filter(event=OuterRef("pk")).values("event")
     events = (
         Event.objects.select_related("country")
         .annotate(
-            statement_count=Count("statements", distinct=True),
-            participant_count=Count("participations", distinct=True),
+            statement_count=Coalesce(Subquery(statements.annotate(n=Count("*")).values("n")), 0),
+            participant_count=Coalesce(
+                Subquery(participants.annotate(n=Count("*")).values("n")), 0
+            ),
         )
         .order_by(F("start_date").desc(nulls_last=True), "name")
     )
@@ -128,11 +134,13 @@ def compare(request: HttpRequest) -> TemplateResponse:
     found = {c.code: c for c in Country.objects.filter(code__in=codes)}
     countries = [found[c] for c in codes if c in found]
     unknown = [c for c in codes if c not in found]
+    page, rows = listings.compare(countries, request.GET.get("page")) if countries else (None, [])
     context = {
         "countries": countries,
         "unknown_codes": unknown,
         "all_countries": Country.objects.only("code", "name").order_by("name"),
-        "rows": listings.compare(countries) if countries else [],
+        "page": page,
+        "rows": rows,
         "statement_counts": listings.statement_counts(countries) if countries else [],
     }
     return render_page(request, "governance/compare.html", context, partials=("comparison",))
