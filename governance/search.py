@@ -220,7 +220,7 @@ def facets(filters: StatementFilters) -> list[Facet]:
     """Each facet's top values with counts under the other filters, plus the selected ones."""
     raw = {name: _facet_rows(filters, name) for name in FACETS}
     selected: dict[str, list[str]] = {
-        "country": filters.country,
+        "country": [code.lower() for code in filters.country],  # URLs use lower case
         "speaker": filters.speaker,
         "proposal": filters.proposal,
         "event": filters.event,
