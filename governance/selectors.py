@@ -158,7 +158,40 @@ COUNTRY_ROLE_GROUPS = [
 ROLE_GROUP_SIZE = 25  # rows per role group on a country page; the rest via /proposals/
 
 
-def country_page(country: Country) -> dict[str, Any]:
+COUNTRY_TABS = {
+    "proposals": "Proposals and events",
+    "statements": "Statements",
+    "organizations": "Organizations and names",
+    "documents": "Documents",
+}
+
+
+def country_page(country: Country, tab: str = "proposals") -> dict[str, Any]:
+    """The country page's selected tab: only that tab's queries run."""
+    tab = tab if tab in COUNTRY_TABS else "proposals"
+    context: dict[str, Any] = {"tab": tab, "tabs": COUNTRY_TABS}
+    if tab == "proposals":
+        context.update(_country_roles(country))
+    elif tab == "statements":
+        context["statements"] = statement_preview(
+            Statement.objects.filter(on_behalf_of_country=country),
+            f"country={country.code.lower()}",
+        )
+        context["statements_about"] = statement_preview(
+            Statement.objects.filter(countries=country).exclude(on_behalf_of_country=country)
+        )
+    elif tab == "organizations":
+        context["organizations"] = country.organizations.all()[:100]
+        context["memberships"] = country.memberships.all()
+        context["aliases"] = country.aliases.order_by("kind", "alias")
+    else:
+        documents = country.documents.order_by(F("published_at").desc(nulls_last=True), "-id")
+        context["documents"] = documents.only("id", "title", "publisher", "published_at")[:20]
+        context["document_count"] = documents.count()
+    return context
+
+
+def _country_roles(country: Country) -> dict[str, Any]:
     evidence = Prefetch("evidence", queryset=Evidence.objects.select_related("document"))
     newest = (F("date").desc(nulls_last=True), "-id")
     proposal_rows = country.participations.filter(proposal__isnull=False).select_related("proposal")
@@ -169,7 +202,6 @@ def country_page(country: Country) -> dict[str, Any]:
             rows = proposal_rows.filter(role__in=roles).prefetch_related(evidence)
             shown = list(rows.order_by(*newest)[:ROLE_GROUP_SIZE])
             proposal_groups.append((label, shown, total))
-    documents = country.documents.order_by(F("published_at").desc(nulls_last=True), "-id")
     return {
         "proposal_groups": proposal_groups,
         "event_participations": list(
@@ -178,18 +210,6 @@ def country_page(country: Country) -> dict[str, Any]:
             .prefetch_related(evidence)
             .order_by(*newest)[:ROLE_GROUP_SIZE]
         ),
-        "statements": statement_preview(
-            Statement.objects.filter(on_behalf_of_country=country),
-            f"country={country.code.lower()}",
-        ),
-        "statements_about": statement_preview(
-            Statement.objects.filter(countries=country).exclude(on_behalf_of_country=country)
-        ),
-        "organizations": country.organizations.all()[:50],
-        "memberships": country.memberships.all(),
-        "aliases": country.aliases.order_by("kind", "alias"),
-        "documents": documents.only("id", "title", "publisher", "published_at")[:PREVIEW_SIZE],
-        "document_count": documents.count(),
     }
 
 

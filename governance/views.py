@@ -176,8 +176,10 @@ def proposal_detail(request: HttpRequest, slug: str) -> TemplateResponse:
 
 def country_detail(request: HttpRequest, code: str) -> TemplateResponse:
     country = get_object_or_404(Country, code=code.upper())
-    context = {"country": country, **selectors.country_page(country)}
-    return render_page(request, "governance/country_detail.html", context)
+    context = {"country": country, **selectors.country_page(country, request.GET.get("tab", ""))}
+    return render_page(
+        request, "governance/country_detail.html", context, partials=("country-tabs",)
+    )
 
 
 def person_detail(request: HttpRequest, slug: str) -> TemplateResponse:
