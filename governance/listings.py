@@ -90,13 +90,18 @@ def proposal_list(data: dict[str, Any]) -> QuerySet[Proposal]:
                 Participation.objects.filter(
                     proposal=OuterRef("pk"),
                     country=proposer,
-                    role__in=[Participation.Role.PROPOSER, Participation.Role.ISSUER],
+                    role__in=Participation.PROPOSING_ROLES,
                 )
             )
         )
     if country := data.get("country"):
         qs = qs.filter(
-            Exists(Participation.objects.filter(proposal=OuterRef("pk"), country=country))
+            # Taking part: declining, opposing or being targeted does not count.
+            Exists(
+                Participation.objects.filter(proposal=OuterRef("pk"), country=country).exclude(
+                    role__in=Participation.NOT_TAKING_PART_ROLES
+                )
+            )
         )
     if year := data.get("year"):
         qs = qs.filter(announced_on__year=year)
@@ -109,7 +114,7 @@ def proposal_list(data: dict[str, Any]) -> QuerySet[Proposal]:
         Prefetch(
             "participations",
             queryset=Participation.objects.filter(
-                role__in=[Participation.Role.PROPOSER, Participation.Role.ISSUER]
+                role__in=Participation.PROPOSING_ROLES
             ).select_related("country", "organization", "person"),
             to_attr="proposer_rows",
         )
@@ -120,9 +125,15 @@ def proposal_facet_choices() -> dict[str, Any]:
     """Countries that propose, and countries that take part, for the filter menus."""
     proposers = Country.objects.filter(
         participations__proposal__isnull=False,
-        participations__role__in=[Participation.Role.PROPOSER, Participation.Role.ISSUER],
+        participations__role__in=Participation.PROPOSING_ROLES,
     ).distinct()
-    taking_part = Country.objects.filter(participations__proposal__isnull=False).distinct()
+    taking_part = Country.objects.filter(
+        Exists(
+            Participation.objects.filter(country=OuterRef("pk"), proposal__isnull=False).exclude(
+                role__in=Participation.NOT_TAKING_PART_ROLES
+            )
+        )
+    )
     years = (
         Proposal.objects.filter(announced_on__isnull=False)
         .annotate(y=ExtractYear("announced_on"))

@@ -362,7 +362,7 @@ class Proposal(SluggedModel):
 
     def proposers(self) -> list[Country | Organization | Person]:
         """Who proposed or issued it; reads prefetched participations when there are some."""
-        roles = {Participation.Role.PROPOSER, Participation.Role.ISSUER}
+        roles = Participation.PROPOSING_ROLES
         return [p.participant for p in self.participations.all() if p.role in roles]
 
     def slug_source(self) -> str:
@@ -414,6 +414,11 @@ class Participation(models.Model):
         DECLINED = "declined", "Declined"
         TARGET = "target", "Target"
         ABSENT = "absent", "Noted absent"
+
+    # Who a proposal is "by" (lists, filters, the proposal page), and the roles that do
+    # not count as taking part in it.
+    PROPOSING_ROLES = frozenset({Role.PROPOSER, Role.ISSUER})
+    NOT_TAKING_PART_ROLES = frozenset({Role.DECLINED, Role.OPPONENT, Role.TARGET, Role.ABSENT})
 
     proposal = models.ForeignKey(
         Proposal, on_delete=models.CASCADE, null=True, blank=True, related_name="participations"

@@ -23,12 +23,6 @@ from governance.models import (
     Statement,
 )
 
-PROPOSER_ROLES = {
-    Participation.Role.PROPOSER,
-    Participation.Role.ANNOUNCER,
-    Participation.Role.ISSUER,
-}
-
 
 def dashboard(request: HttpRequest) -> TemplateResponse:
     return render_page(request, "governance/dashboard.html", selectors.dashboard())
@@ -163,7 +157,8 @@ def proposal_detail(request: HttpRequest, slug: str) -> TemplateResponse:
     statements = Statement.objects.filter(proposals=proposal)
     context = {
         "proposal": proposal,
-        "proposers": [p for p in participations if p.role in PROPOSER_ROLES],
+        "proposers": [p for p in participations if p.role in Participation.PROPOSING_ROLES],
+        "announcers": [p for p in participations if p.role == Participation.Role.ANNOUNCER],
         "participations": participations,
         "world_map": selectors.participation_map(
             participations, f"Countries with a recorded role in “{proposal.title}”"

@@ -15,6 +15,7 @@ import pytest
 from django.test import Client
 
 from governance import models
+from tests import factories
 from tests.governance.ui_data import (
     PARTICIPATIONS,
     PROPOSALS,
@@ -506,3 +507,22 @@ def test_compare_lists_proposals_newest_first(client: Client, ui_data: UIData) -
 def test_compare_with_no_countries(client: Client, ui_data: UIData) -> None:
     page = full_page(client, "/compare/")
     assert "Choose two or more countries" in page and "<tbody>" not in page
+
+
+def test_declining_or_being_targeted_is_not_taking_part(client: Client) -> None:
+    """`country=` keeps proposals the country takes part in; a declined or targeted one is
+    not, and a country that only declined is not offered in the filter menu."""
+    joined, declined, targeted = (factories.ProposalFactory() for _ in range(3))
+    role = models.Participation.Role
+    for proposal, code, r in [
+        (joined, "US", role.SIGNATORY),
+        (declined, "US", role.DECLINED),
+        (targeted, "US", role.TARGET),
+        (declined, "GB", role.DECLINED),
+    ]:
+        models.Participation.objects.create(proposal=proposal, country_id=code, role=r)
+    page = client.get("/proposals/", {"country": "us"}).content.decode()
+    assert joined.title in page
+    assert declined.title not in page and targeted.title not in page
+    menu = re.search(r'<select id="id_country".*?</select>', page, re.S).group(0)
+    assert 'value="us"' in menu and 'value="gb"' not in menu

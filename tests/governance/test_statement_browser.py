@@ -640,3 +640,17 @@ def test_statement_cards_show_speaker_role_and_date(client: Client, ui_data: UID
     newest = ui_data.statement(newest_first(expect(ui_data, speaker=[li.slug]))[0])
     assert newest.said_on is not None
     assert f'<time datetime="{newest.said_on:%Y-%m-%d}">' in page
+
+
+def test_pager_link_keeps_every_filter(client: Client, ui_data: UIData) -> None:
+    """The next link is one query string ("?kind=...&page=2", not "??kind=..."), and
+    following it gives page 2 of the same filtered results."""
+    page = client.get("/statements/", {"kind": "direct_quote,paraphrase"}).content.decode()
+    href = htmllib.unescape(re.search(r'<a rel="next" href="([^"]+)"', page).group(1))
+    assert href == "?kind=direct_quote%2Cparaphrase&page=2"
+    page = client.get("/statements/?from=2025-01-01").content.decode()
+    href = htmllib.unescape(re.search(r'<a rel="next" href="([^"]+)"', page).group(1))
+    second = client.get("/statements/" + href).content.decode()
+    total = re.compile(r"\d+–\d+ of (\d+) statements")
+    assert total.search(second).group(1) == total.search(page).group(1)
+    assert "21–" in second
