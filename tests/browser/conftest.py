@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.apps import apps as django_apps
 from django.core.management import call_command
+from django.db import connection
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -159,6 +160,9 @@ def site(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[
             server.stop()
             call_command("flush", interactive=False, verbosity=0)
             restore_reference_data()
+            # Playwright's sync API runs the tests inside a greenlet, whose context-local
+            # connection pytest-django's teardown never sees: close it here.
+            connection.close()
 
 
 # --- Browser --------------------------------------------------------------------------

@@ -128,12 +128,6 @@ def test_back_button_restores_the_previous_state(page: Page, site: Site) -> None
     assert checked_facets(page) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app bug: back restores the results of q=sovereignty but the search box keeps "
-    "the value it had at page load (#id_q is outside #browser, and htmx's history "
-    "snapshot keeps value attributes, not what was typed)",
-)
 def test_back_button_restores_the_search_box(page: Page, site: Site) -> None:
     page.goto(site("/statements/"))
     search = page.locator("#id_q")
@@ -302,11 +296,6 @@ def test_keyboard_reaches_skip_link_search_and_facets(page: Page, site: Site) ->
     expect(facet(page, "country", value)).to_be_checked()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app bug: a facet checkbox toggled with Space loses the focus to <body> when "
-    "#browser is swapped (the checkboxes have no id for htmx to restore focus to)",
-)
 def test_focus_stays_on_a_facet_toggled_with_space(page: Page, site: Site) -> None:
     page.goto(site("/statements/"))
     tab_until(page, "#browser input[name=kind]")
