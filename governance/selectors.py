@@ -121,7 +121,9 @@ def dashboard() -> dict[str, Any]:
             for value, label in Proposal.Status.choices
             if by_status.get(value)
         ],
-        "proposals": proposals_with_participants()[:8],
+        "proposals": proposals_with_participants().order_by(
+            F("announced_on").desc(nulls_last=True), "title"
+        )[:8],
         "statements": statements_with_context().order_by(F("said_on").desc(nulls_last=True), "-id")[
             :6
         ],

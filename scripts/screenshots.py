@@ -55,12 +55,12 @@ def main() -> None:
                 if response is None or response.status != 200:
                     raise SystemExit(f"{path}: HTTP {response.status if response else '?'}")
                 target = args.out / f"{name}-{width_name}.png"
-                # Phones scroll: the first two screens show what a visitor meets.
-                full = width_name == "desktop"
+                # The top of each page, two screens tall: what a visitor meets first.
+                height_shown = min(page.evaluate("document.body.scrollHeight"), height * 2)
                 page.screenshot(
                     path=str(target),
-                    full_page=full,
-                    clip=None if full else {"x": 0, "y": 0, "width": width, "height": height * 2},
+                    full_page=True,
+                    clip={"x": 0, "y": 0, "width": width, "height": height_shown},
                 )
                 print(target)
             context.close()

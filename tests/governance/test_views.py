@@ -108,3 +108,25 @@ def test_dashboard_query_count_does_not_grow_with_data(client: Client, seeded: N
 
 def test_manage_py_check_is_clean() -> None:
     call_command("check", fail_level="WARNING")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/",
+        "/statements/",
+        "/proposals/",
+        "/countries/",
+        "/countries/cn/",
+        "/events/",
+        "/people/",
+        "/organizations/",
+        "/search/?q=china",
+        "/compare/?countries=cn,us",
+    ],
+)
+def test_no_template_syntax_leaks_into_pages(client: Client, seeded: None, url: str) -> None:
+    """A multi-line {# #} comment is not a comment in Django: it would print."""
+    html = get(client, url)
+    for token in ("{#", "#}", "{%", "%}", "{{", "}}"):
+        assert token not in html, f"{token!r} in {url}"
