@@ -10,13 +10,15 @@ from itertools import pairwise
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import CharField, Count, F, Prefetch, Q, QuerySet
+from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
 
 from governance.models import (
     Country,
     Document,
+    DocumentCountry,
     Event,
     Evidence,
     IngestRun,
@@ -187,10 +189,28 @@ def country_page(country: Country, tab: str = "proposals") -> dict[str, Any]:
         context["memberships"] = country.memberships.all()
         context["aliases"] = country.aliases.order_by("kind", "alias")
     else:
-        documents = country.documents.order_by(F("published_at").desc(nulls_last=True), "-id")
+        documents = documents_mentioning(country).order_by(
+            F("published_at").desc(nulls_last=True), "-id"
+        )
         context["documents"] = documents.only("id", "title", "publisher", "published_at")[:20]
         context["document_count"] = documents.count()
     return context
+
+
+def documents_mentioning(country: Country) -> QuerySet[Document]:
+    """Documents whose country mentions name it (published by extraction), or whose
+    sentences are the evidence of its curated roles (the seed article, hand entries)."""
+    participations = (
+        Participation.objects.filter(country=country)
+        .annotate(key=Cast("pk", output_field=CharField()))
+        .values("key")
+    )
+    evidenced = Evidence.objects.filter(
+        content_type=ContentType.objects.get_for_model(Participation),
+        object_id__in=participations,
+    ).values("document_id")
+    mentioned = DocumentCountry.objects.filter(country=country).values("document_id")
+    return Document.objects.filter(Q(pk__in=mentioned) | Q(pk__in=evidenced))
 
 
 def _country_roles(country: Country) -> dict[str, Any]:

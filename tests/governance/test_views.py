@@ -130,3 +130,26 @@ def test_no_template_syntax_leaks_into_pages(client: Client, seeded: None, url: 
     html = get(client, url)
     for token in ("{#", "#}", "{%", "%}", "{{", "}}"):
         assert token not in html, f"{token!r} in {url}"
+
+
+def test_country_tabs_are_links_and_htmx_partials(client: Client, seeded: None) -> None:
+    """Each tab is a bookmarkable ?tab= link; htmx gets only the tab region, a history
+    restore the whole page; a bogus tab falls back to the first."""
+    full = get(client, "/countries/cn/?tab=statements")
+    assert "<html" in full and QUOTE_START in full
+    assert 'href="?tab=documents"' in full and 'aria-current="page" class="active"' in full
+    partial = get(
+        client, "/countries/cn/?tab=statements", HX_Request="true", HX_Target="country-tabs"
+    )
+    assert "<html" not in partial and QUOTE_START in partial and 'class="tabs"' in partial
+    restored = get(
+        client,
+        "/countries/cn/?tab=statements",
+        HX_Request="true",
+        HX_Target="country-tabs",
+        HX_History_Restore_Request="true",
+    )
+    assert "<html" in restored
+    documents = get(client, "/countries/cn/?tab=documents")
+    assert models.Document.objects.get().title in documents and QUOTE_START not in documents
+    assert "Proposed or issued" in get(client, "/countries/cn/?tab=nonsense")
