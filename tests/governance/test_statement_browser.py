@@ -145,7 +145,7 @@ def expected_facet_counts(data: UIData, name: str, **filters: Any) -> Counter[st
 
 FACET_RE = re.compile(
     r'<label class="facet-value[^"]*">\s*<input type="checkbox" class="filter-control" '
-    r'name="(?P<name>\w+)" value="(?P<value>[^"]*)"(?P<checked> checked)?>\s*'
+    r'id="facet-[^"]*" name="(?P<name>\w+)" value="(?P<value>[^"]*)"(?P<checked> checked)?>\s*'
     r'<span class="facet-label">(?P<label>.*?)</span>\s*'
     r'<span class="count">(?P<count>[^<]*)</span>',
     re.S,
@@ -654,3 +654,10 @@ def test_pager_link_keeps_every_filter(client: Client, ui_data: UIData) -> None:
     total = re.compile(r"\d+–\d+ of (\d+) statements")
     assert total.search(second).group(1) == total.search(page).group(1)
     assert "21–" in second
+
+
+def test_element_ids_are_unique(client: Client, ui_data: UIData) -> None:
+    """htmx restores focus by id after a swap: duplicate ids would send it astray."""
+    page = get(client, {})
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert ids and len(ids) == len(set(ids)), [i for i, n in Counter(ids).items() if n > 1]
