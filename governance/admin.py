@@ -410,3 +410,35 @@ def in_context(text: str, start: int, end: int, width: int = 160) -> str:
         text[start:end],
         after,
     )
+
+
+class RecordOfWhatHappened(admin.ModelAdmin):
+    """Decisions and merges are an audit trail: written by the review queue, never edited."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(models.Decision)
+class DecisionAdmin(RecordOfWhatHappened):
+    list_display = ("candidate", "action", "user", "created_at", "undone_at")
+    list_filter = ("action", "user", "candidate__kind")
+    list_select_related = ("candidate", "user")
+    search_fields = ("note", "candidate__excerpt")
+    date_hierarchy = "created_at"
+    raw_id_fields = ("candidate",)
+
+
+@admin.register(models.Merge)
+class MergeAdmin(RecordOfWhatHappened):
+    list_display = ("__str__", "content_type", "user", "created_at")
+    list_filter = ("content_type", "user")
+    list_select_related = ("content_type", "user")
+    search_fields = ("survivor_id", "loser_id")
+    date_hierarchy = "created_at"

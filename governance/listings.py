@@ -75,8 +75,10 @@ def valid_data(form: forms.Form) -> dict[str, Any]:
 
 
 def proposal_list(data: dict[str, Any]) -> QuerySet[Proposal]:
-    qs = Proposal.objects.select_related("event").annotate(
-        participant_count=Count("participations", distinct=True)
+    qs = (
+        Proposal.objects.filter(merged_into__isnull=True)
+        .select_related("event")
+        .annotate(participant_count=Count("participations", distinct=True))
     )
     if q := data.get("q"):
         qs = qs.filter(Q(title__icontains=q) | Q(summary__icontains=q))
@@ -332,11 +334,12 @@ def _search_all(q: str) -> SearchResults:
         )
         .order_by("-exact", "-word_similarity", "-similarity", "name")[:SEARCH_GROUP_SIZE]
     )
-    people = _by_name(Person.objects.all(), "name", q)
-    organizations = _by_name(Organization.objects.all(), "name", q)
-    proposals = _by_name(Proposal.objects.all(), "title", q)
+    people = _by_name(Person.objects.filter(merged_into__isnull=True), "name", q)
+    organizations = _by_name(Organization.objects.filter(merged_into__isnull=True), "name", q)
+    proposals = _by_name(Proposal.objects.filter(merged_into__isnull=True), "title", q)
     events = list(
-        Event.objects.annotate(
+        Event.objects.filter(merged_into__isnull=True)
+        .annotate(
             similarity=Greatest(
                 TrigramWordSimilarity(q, "name"), TrigramWordSimilarity(q, "short_name")
             )

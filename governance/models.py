@@ -41,6 +41,16 @@ class SluggedModel(models.Model):
     """A record addressed by a unique slug made from its name on first save."""
 
     slug = models.SlugField(max_length=100, unique=True, blank=True)
+    # Set by a merge: this record was a duplicate of `merged_into`, which now holds all its
+    # relations and evidence. It is kept (nothing is deleted) and its URL redirects there.
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_from",
+        editable=False,
+    )
 
     class Meta:
         abstract = True
@@ -334,6 +344,8 @@ class Proposal(SluggedModel):
         REJECTED = "rejected", "Rejected"
 
     title = models.CharField(max_length=300, unique=True)
+    # Other titles it goes by, including those of duplicates merged into it.
+    aliases = ArrayField(models.CharField(max_length=300), default=list, blank=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PROPOSED)
     announced_on = models.DateField(null=True, blank=True)
@@ -882,6 +894,7 @@ class Candidate(models.Model):
         ]
         # The review queue: pending candidates by kind, oldest first.
         indexes = [models.Index(fields=["status", "kind", "created_at"], name="candidate_queue")]
+        permissions = [("review_candidate", "Can decide on candidates in the review queue")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} candidate “{self.excerpt[:60]}” ({self.status})"
@@ -903,3 +916,59 @@ class Candidate(models.Model):
             errors["excerpt"] = "The excerpt must be exactly the document's text at [start:end]."
         if errors:
             raise ValidationError(errors)
+
+
+class Decision(models.Model):
+    """One curator decision on a Candidate and what it changed, so that it can be undone
+    and counted (decisions per curator per day, acceptance rate per extractor rule)."""
+
+    class Action(models.TextChoices):
+        ACCEPT = "accept", "Accepted"
+        ACCEPT_EDITED = "accept_edited", "Accepted with edits"
+        LINK = "link", "Linked to an existing record"
+        REJECT = "reject", "Rejected"
+
+    candidate = models.ForeignKey(Candidate, on_delete=models.CASCADE, related_name="decisions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    action = models.CharField(max_length=15, choices=Action.choices)
+    note = models.TextField(blank=True, help_text="The reason for a rejection, or an edit's note")
+    # What the decision did, in order: [{"model": "governance.person", "pk": "12",
+    # "created": true, "history_id": 34}, ...]; undo reverses it.
+    effects = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # "Undo my last decision", and decisions per curator per day.
+            models.Index(fields=["user", "-created_at"], name="decision_user_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} candidate {self.candidate_id}"
+
+
+class Merge(models.Model):
+    """A merge of a duplicate record (the loser) into the survivor: who, when, what moved."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT, related_name="+")
+    survivor_id = models.CharField(max_length=64)
+    loser_id = models.CharField(max_length=64)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # {"<app_label.model>.<field>": [ids moved], ...}, and the names kept as aliases.
+    moved = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.content_type.model} {self.loser_id} merged into {self.survivor_id}"

@@ -114,7 +114,7 @@ def dashboard() -> dict[str, Any]:
         "counts": {
             "proposals": sum(by_status.values()),
             "countries": countries_taking_part.count(),
-            "people": Person.objects.count(),
+            "people": Person.objects.filter(merged_into__isnull=True).count(),
             "statements": Statement.objects.count(),
             "documents": Document.objects.count(),
         },

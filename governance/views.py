@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.db.models import Count, F, OuterRef, Prefetch, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 
@@ -22,6 +22,15 @@ from governance.models import (
     Proposal,
     Statement,
 )
+
+
+def merged_redirect(record: Person | Organization | Proposal | Event) -> HttpResponse:
+    """A merged duplicate's URL leads, permanently, to the record it was merged into (or
+    that record's own survivor, when merges were chained)."""
+    survivor = record.merged_into
+    while survivor.merged_into_id:
+        survivor = survivor.merged_into
+    return HttpResponsePermanentRedirect(survivor.get_absolute_url())
 
 
 def dashboard(request: HttpRequest) -> TemplateResponse:
@@ -73,7 +82,8 @@ def event_list(request: HttpRequest) -> TemplateResponse:
     statements = Statement.objects.filter(event=OuterRef("pk")).values("event")
     participants = Participation.objects.filter(event=OuterRef("pk")).values("event")
     events = (
-        Event.objects.select_related("country")
+        Event.objects.filter(merged_into__isnull=True)
+        .select_related("country")
         .annotate(
             statement_count=Coalesce(Subquery(statements.annotate(n=Count("*")).values("n")), 0),
             participant_count=Coalesce(
@@ -89,7 +99,8 @@ def event_list(request: HttpRequest) -> TemplateResponse:
 
 def person_list(request: HttpRequest) -> TemplateResponse:
     q = request.GET.get("q", "").strip()[:100]
-    people = Person.objects.annotate(statement_count=Count("statements")).order_by(
+    people = Person.objects.filter(merged_into__isnull=True)
+    people = people.annotate(statement_count=Count("statements")).order_by(
         "-statement_count", "name"
     )
     if q:
@@ -102,7 +113,11 @@ def person_list(request: HttpRequest) -> TemplateResponse:
 def organization_list(request: HttpRequest) -> TemplateResponse:
     q = request.GET.get("q", "").strip()[:100]
     kind = request.GET.get("kind", "")
-    organizations = Organization.objects.select_related("country").order_by("name")
+    organizations = (
+        Organization.objects.filter(merged_into__isnull=True)
+        .select_related("country")
+        .order_by("name")
+    )
     if q:
         organizations = organizations.filter(name__icontains=q)
     if kind in Organization.Kind.values:
@@ -140,13 +155,15 @@ def compare(request: HttpRequest) -> TemplateResponse:
     return render_page(request, "governance/compare.html", context, partials=("comparison",))
 
 
-def proposal_detail(request: HttpRequest, slug: str) -> TemplateResponse:
+def proposal_detail(request: HttpRequest, slug: str) -> HttpResponse:
     proposal = get_object_or_404(
         Proposal.objects.select_related("event").prefetch_related(
             "items", Prefetch("evidence", queryset=Evidence.objects.select_related("document"))
         ),
         slug=slug,
     )
+    if proposal.merged_into_id:
+        return merged_redirect(proposal)
     participations = list(
         proposal.participations.select_related("country", "organization", "person")
         .prefetch_related(
@@ -177,8 +194,10 @@ def country_detail(request: HttpRequest, code: str) -> TemplateResponse:
     )
 
 
-def person_detail(request: HttpRequest, slug: str) -> TemplateResponse:
+def person_detail(request: HttpRequest, slug: str) -> HttpResponse:
     person = get_object_or_404(Person, slug=slug)
+    if person.merged_into_id:
+        return merged_redirect(person)
     context = {
         "person": person,
         "roles": person.roles.select_related("organization", "country").order_by(
@@ -192,10 +211,12 @@ def person_detail(request: HttpRequest, slug: str) -> TemplateResponse:
     return render_page(request, "governance/person_detail.html", context)
 
 
-def organization_detail(request: HttpRequest, slug: str) -> TemplateResponse:
+def organization_detail(request: HttpRequest, slug: str) -> HttpResponse:
     organization = get_object_or_404(
         Organization.objects.select_related("country", "parent"), slug=slug
     )
+    if organization.merged_into_id:
+        return merged_redirect(organization)
     context = {
         "organization": organization,
         "roles": organization.roles.select_related("person").order_by(
@@ -210,8 +231,10 @@ def organization_detail(request: HttpRequest, slug: str) -> TemplateResponse:
     return render_page(request, "governance/organization_detail.html", context)
 
 
-def event_detail(request: HttpRequest, slug: str) -> TemplateResponse:
+def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
     event = get_object_or_404(Event.objects.select_related("country"), slug=slug)
+    if event.merged_into_id:
+        return merged_redirect(event)
     participations = event.participations.select_related("country", "organization", "person")
     context = {
         "event": event,
