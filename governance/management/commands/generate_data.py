@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from governance.generate import AlreadyGenerated, clear, generate
 
@@ -35,6 +37,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        executor = MigrationExecutor(connection)
+        if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+            raise CommandError(
+                "The database has unapplied migrations: run `uv run python manage.py migrate`"
+                " (or `manage.py up`, which migrates) first."
+            )
         for name in ("statements", "people", "organizations", "proposals", "documents", "events"):
             if options[name] < 0:
                 raise CommandError(f"--{name} cannot be negative")
