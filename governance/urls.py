@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from governance import views
+from governance import review_views, views
 
 app_name = "governance"
 
@@ -23,4 +23,19 @@ urlpatterns = [
     path("events/<slug:slug>/", views.event_detail, name="event_detail"),
     path("statements/<int:pk>/", views.statement_detail, name="statement_detail"),
     path("documents/<int:pk>/", views.document_detail, name="document_detail"),
+    # Staff: the review queue, its decisions (POST only), queue health, merges.
+    path("review/", review_views.review_queue, name="review_queue"),
+    path("review/health/", review_views.health, name="review_health"),
+    path("review/undo/", review_views.undo, name="review_undo"),
+    path("review/bulk/", review_views.bulk, name="review_bulk"),
+    path("review/candidates/<int:pk>/accept/", review_views.accept, name="review_accept"),
+    path("review/candidates/<int:pk>/reject/", review_views.reject, name="review_reject"),
+    path("review/candidates/<int:pk>/edit/", review_views.edit, name="review_edit"),
+    path("review/candidates/<int:pk>/link/", review_views.link, name="review_link"),
+    path("review/merges/", review_views.merges, name="review_merges"),
+    path(
+        "review/merges/<str:model>/<int:survivor>/<int:loser>/",
+        review_views.merge_confirm,
+        name="review_merge",
+    ),
 ]

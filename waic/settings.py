@@ -62,6 +62,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "waic.urls"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "governance:review_queue"
+LOGOUT_REDIRECT_URL = "governance:dashboard"
 WSGI_APPLICATION = "waic.wsgi.application"
 
 TEMPLATES = [

@@ -1,0 +1,264 @@
+"""Curators' pages: the review queue and its decisions, queue health, merges.
+
+Permissions are checked here (governance.roles), every state change is a POST with
+CSRF, and every decision goes through governance.review or governance.merge.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from governance import merge, review
+from governance.htmx import render_page
+from governance.listings import valid_data
+from governance.models import Candidate
+from governance.review_queue import QueueFilterForm, queue_health, review_page
+from governance.roles import admin_required, curator_required, is_admin
+
+
+def _back(request: HttpRequest) -> str:
+    """Where a no-JavaScript form returns to: the queue page it was posted from."""
+    target = request.POST.get("next") or request.headers.get("Referer", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
+        return target
+    return reverse("governance:review_queue")
+
+
+def _row(request: HttpRequest, candidate_id: int, message: str = "", status: int = 200) -> Any:
+    candidate = get_object_or_404(
+        Candidate.objects.select_related("decided_by", "record_type").prefetch_related("record"),
+        pk=candidate_id,
+    )
+    return TemplateResponse(
+        request,
+        "governance/review/candidate_row.html",
+        {"candidate": candidate, "message": message, "can_undo": True},
+        status=status,
+    )
+
+
+def _decided(request: HttpRequest, candidate_id: int, message: str, *, ok: bool) -> HttpResponse:
+    """The decided row for htmx (swapped in place), else a message and the queue again."""
+    if request.htmx:
+        return _row(request, candidate_id, message, status=200 if ok else 409)
+    (messages.success if ok else messages.error)(request, message)
+    return redirect(_back(request))
+
+
+@curator_required
+def review_queue(request: HttpRequest) -> TemplateResponse:
+    form = QueueFilterForm(request.GET)
+    data = valid_data(form)
+    page, groups, total = review_page(data, request.GET.get("page"))
+    context = {"form": form, "page": page, "groups": groups, "total": total}
+    return render_page(request, "governance/review/queue.html", context, partials=("queue",))
+
+
+@curator_required
+@require_POST
+def accept(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        review.accept(pk, user=request.user)
+    except review.ReviewError as error:
+        return _decided(request, pk, str(error), ok=False)
+    return _decided(request, pk, "Accepted.", ok=True)
+
+
+@curator_required
+@require_POST
+def reject(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        review.reject(pk, user=request.user, reason=request.POST.get("reason", ""))
+    except review.ReviewError as error:
+        return _decided(request, pk, str(error), ok=False)
+    return _decided(request, pk, "Rejected.", ok=True)
+
+
+def edit_form_class(kind: str) -> type[forms.Form]:
+    """A form with one field per editable payload key of this kind of candidate."""
+    fields: dict[str, forms.Field] = {}
+    for f in review.editable_fields(kind):
+        if f.kind == "date":
+            field: forms.Field = forms.DateField(
+                label=f.label, required=f.required, widget=forms.DateInput(attrs={"type": "date"})
+            )
+        elif f.kind == "int":
+            field = forms.IntegerField(label=f.label, required=f.required)
+        elif f.kind == "choice":
+            field = forms.ChoiceField(label=f.label, required=f.required, choices=f.choices or [])
+        elif f.kind == "textarea":
+            field = forms.CharField(label=f.label, required=f.required, widget=forms.Textarea)
+        else:
+            field = forms.CharField(label=f.label, required=f.required)
+        fields[f.key] = field
+    return type("CandidateEditForm", (forms.Form,), fields)
+
+
+@curator_required
+def edit(request: HttpRequest, pk: int) -> HttpResponse:
+    candidate = get_object_or_404(Candidate.objects.select_related("document"), pk=pk)
+    form_class = edit_form_class(candidate.kind)
+    if request.method == "POST":
+        form = form_class(request.POST)
+        if form.is_valid():
+            edits = {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}
+            try:
+                review.accept(pk, user=request.user, edits=edits)
+            except review.ReviewError as error:
+                for key, errors in getattr(error, "field_errors", {}).items():
+                    for message in errors:
+                        form.add_error(key if key in form.fields else None, message)
+                if not getattr(error, "field_errors", None):
+                    form.add_error(None, str(error))
+            else:
+                messages.success(request, "Accepted with your edits.")
+                return redirect(_back(request))
+    else:
+        form = form_class(initial=review.edit_initial(candidate))
+    context = {"candidate": candidate, "form": form, "next": _back(request)}
+    return TemplateResponse(request, "governance/review/edit.html", context)
+
+
+def _chosen_record(value: str) -> Any:
+    """ "<content type id>:<pk>" from the link form, or None when it names nothing."""
+    type_id, _, object_id = value.partition(":")
+    if not type_id.isdigit() or not object_id:
+        return None
+    try:
+        model = ContentType.objects.get_for_id(int(type_id)).model_class()
+    except ContentType.DoesNotExist:
+        return None
+    if model is None or model._meta.app_label != "governance":
+        return None
+    try:
+        return model._default_manager.filter(pk=object_id).first()
+    except (ValueError, ValidationError):
+        return None
+
+
+@curator_required
+def link(request: HttpRequest, pk: int) -> HttpResponse:
+    candidate = get_object_or_404(Candidate.objects.select_related("document"), pk=pk)
+    error = ""
+    if request.method == "POST":
+        record = _chosen_record(request.POST.get("record", ""))
+        if record is None:
+            error = "Choose one of the records listed."
+        else:
+            try:
+                review.link(pk, user=request.user, record=record)
+            except review.ReviewError as exc:
+                error = str(exc)
+            else:
+                messages.success(request, f"Linked to {record}.")
+                return redirect(_back(request))
+    choices = [
+        (f"{ContentType.objects.get_for_model(r).pk}:{r.pk}", r, r._meta.verbose_name)
+        for r in review.link_choices(candidate)
+    ]
+    context = {"candidate": candidate, "choices": choices, "error": error, "next": _back(request)}
+    return TemplateResponse(request, "governance/review/link.html", context)
+
+
+@curator_required
+@require_POST
+def undo(request: HttpRequest) -> HttpResponse:
+    try:
+        decision = review.undo_last(user=request.user)
+    except review.ReviewError as error:
+        messages.error(request, str(error))
+        return redirect(_back(request))
+    if decision is None:
+        messages.info(request, "Nothing to undo.")
+    else:
+        messages.success(request, f"Undone: {decision}. The candidate is pending again.")
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Refresh"] = "true"
+        return response
+    return redirect(_back(request))
+
+
+@curator_required
+@require_POST
+def bulk(request: HttpRequest) -> HttpResponse:
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    action = request.POST.get("action")
+    if not ids:
+        messages.error(request, "Select at least one candidate.")
+    elif action == "accept":
+        result = review.bulk_accept(ids, user=request.user)
+        _bulk_message(request, "Accepted", result)
+    elif action == "reject":
+        try:
+            result = review.bulk_reject(
+                ids, user=request.user, reason=request.POST.get("reason", "")
+            )
+        except review.ReviewError as error:
+            messages.error(request, str(error))
+        else:
+            _bulk_message(request, "Rejected", result)
+    else:
+        messages.error(request, "Choose accept or reject.")
+    return redirect(_back(request))
+
+
+def _bulk_message(request: HttpRequest, verb: str, result: review.BulkResult) -> None:
+    messages.success(request, f"{verb} {len(result.decided)}.")
+    for candidate_id, why in result.skipped:
+        messages.warning(request, f"Candidate {candidate_id} skipped: {why}")
+
+
+@curator_required
+def health(request: HttpRequest) -> TemplateResponse:
+    return TemplateResponse(request, "governance/review/health.html", queue_health())
+
+
+MERGE_MODELS = {m._meta.model_name: m for m in merge.MERGEABLE}
+
+
+@admin_required
+def merges(request: HttpRequest) -> TemplateResponse:
+    suggestions = {
+        m._meta.verbose_name_plural: merge.duplicate_suggestions(m, limit=25)
+        for m in merge.MERGEABLE
+    }
+    return TemplateResponse(request, "governance/review/merges.html", {"suggestions": suggestions})
+
+
+@admin_required
+def merge_confirm(request: HttpRequest, model: str, survivor: int, loser: int) -> HttpResponse:
+    model_class = MERGE_MODELS.get(model)
+    if model_class is None:
+        raise Http404
+    keep = get_object_or_404(model_class, pk=survivor)
+    drop = get_object_or_404(model_class, pk=loser)
+    error = ""
+    if request.method == "POST":
+        try:
+            merge.merge(keep, drop, user=request.user)
+        except merge.MergeError as exc:
+            error = str(exc)
+        else:
+            messages.success(request, f"Merged “{drop}” into “{keep}”.")
+            return redirect(keep.get_absolute_url())
+    context = {
+        "model": model,
+        "survivor": keep,
+        "loser": drop,
+        "preview": merge.merge_preview(keep, drop),
+        "error": error,
+        "is_admin": is_admin(request.user),
+    }
+    return TemplateResponse(request, "governance/review/merge_confirm.html", context)

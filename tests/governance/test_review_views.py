@@ -1,0 +1,197 @@
+"""The curators' pages: who may reach them, the queue grouped by document with its
+evidence highlighted, and each decision through the web (with and without htmx)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.test import Client
+from django.urls import reverse
+
+from governance.extract.candidates import write_candidates
+from governance.extract.types import CountryFound, Extraction, Mention, PersonFound, QuoteFound
+from governance.models import Candidate, Decision, Document, Person
+from governance.roles import ADMIN_GROUP, CURATOR_GROUP
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+TEXT = "Chinese Premier Li Qiang said: “AI should be a common good.” Washington disagreed."
+
+
+def extraction() -> Extraction:
+    quote = "AI should be a common good."
+    start = TEXT.index(quote)
+    return Extraction(
+        countries=[
+            CountryFound("CN", [Mention("Chinese", 0, 7, "demonym")]),
+            CountryFound("US", [Mention("Washington", 61, 71, "capital")]),
+        ],
+        people=[PersonFound("Li Qiang", "Premier", "China", [Mention("Li Qiang", 16, 24)])],
+        quotes=[QuoteFound("Li Qiang", quote, start, start + len(quote))],
+    )
+
+
+@pytest.fixture
+def document() -> Document:
+    document = factories.DocumentFactory(text=TEXT, title="Premier on AI")
+    write_candidates(document, extraction())
+    return document
+
+
+def user_in(group: str | None, name: str) -> User:
+    user = User.objects.create_user(name, password="pw-12345678")
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def curator_client(client: Client) -> Client:
+    client.force_login(user_in(CURATOR_GROUP, "cora"))
+    return client
+
+
+def staff_urls(candidate_id: int) -> list[tuple[str, str]]:
+    """(method, url) of every staff page; POSTs change state."""
+    return [
+        ("get", reverse("governance:review_queue")),
+        ("get", reverse("governance:review_health")),
+        ("get", reverse("governance:review_edit", args=[candidate_id])),
+        ("get", reverse("governance:review_link", args=[candidate_id])),
+        ("post", reverse("governance:review_accept", args=[candidate_id])),
+        ("post", reverse("governance:review_reject", args=[candidate_id])),
+        ("post", reverse("governance:review_undo")),
+        ("post", reverse("governance:review_bulk")),
+        ("get", reverse("governance:review_merges")),
+    ]
+
+
+def test_anonymous_visitors_are_sent_to_log_in(client: Client, document: Document) -> None:
+    candidate = Candidate.objects.first()
+    for method, url in staff_urls(candidate.pk):
+        response = getattr(client, method)(url)
+        assert response.status_code == 302 and "login" in response["Location"], url
+    assert Candidate.objects.filter(status="pending").count() == 4
+
+
+def test_analysts_without_a_role_get_403(client: Client, document: Document) -> None:
+    client.force_login(user_in(None, "ana"))
+    candidate = Candidate.objects.first()
+    for method, url in staff_urls(candidate.pk):
+        assert getattr(client, method)(url).status_code == 403, url
+    assert not Decision.objects.exists()
+
+
+def test_curators_review_but_only_admins_merge(client: Client, document: Document) -> None:
+    candidate = Candidate.objects.first()
+    client.force_login(user_in(CURATOR_GROUP, "cora"))
+    assert client.get(reverse("governance:review_queue")).status_code == 200
+    assert client.get(reverse("governance:review_merges")).status_code == 403
+    client.force_login(user_in(ADMIN_GROUP, "adam"))
+    assert client.get(reverse("governance:review_merges")).status_code == 200
+    assert client.get(reverse("governance:review_edit", args=[candidate.pk])).status_code == 200
+
+
+def test_state_changes_need_post_and_csrf(document: Document) -> None:
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user_in(CURATOR_GROUP, "cora"))
+    candidate = Candidate.objects.get(kind="person")
+    url = reverse("governance:review_accept", args=[candidate.pk])
+    assert client.get(url).status_code == 405
+    assert client.post(url).status_code == 403  # no CSRF token
+    candidate.refresh_from_db()
+    assert candidate.status == "pending"
+
+
+def test_queue_groups_candidates_by_document_with_spans(
+    curator_client: Client, document: Document
+) -> None:
+    page = curator_client.get(reverse("governance:review_queue")).content.decode()
+    assert "Premier on AI" in page and "4 candidates in 1 document" in page
+    for candidate in Candidate.objects.all():
+        assert f'id="cand-{candidate.pk}"' in page
+        assert f'id="span-c{candidate.pk}"' in page  # the evidence anchor in the text
+    marked = re.findall(r"<mark [^>]*>([^<]*)</mark>", page)
+    assert "Li Qiang" in marked and "Washington" in marked
+    partial = curator_client.get(
+        reverse("governance:review_queue"),
+        {"kind": "quote"},
+        headers={"HX-Request": "true", "HX-Target": "queue"},
+    ).content.decode()
+    assert "<html" not in partial and "1 candidate in 1 document" in partial
+
+
+def test_accept_with_htmx_swaps_the_row(curator_client: Client, document: Document) -> None:
+    candidate = Candidate.objects.get(kind="person")
+    response = curator_client.post(
+        reverse("governance:review_accept", args=[candidate.pk]),
+        headers={"HX-Request": "true", "HX-Target": f"cand-{candidate.pk}"},
+    )
+    assert response.status_code == 200
+    row = response.content.decode()
+    assert row.lstrip().startswith("<tr") or row.lstrip().startswith("<tr") or "<tr" in row[:200]
+    assert "Accepted" in row and "<html" not in row
+    candidate.refresh_from_db()
+    assert candidate.status == "accepted" and Person.objects.filter(name="Li Qiang").exists()
+    again = curator_client.post(
+        reverse("governance:review_accept", args=[candidate.pk]),
+        headers={"HX-Request": "true", "HX-Target": f"cand-{candidate.pk}"},
+    )
+    assert again.status_code == 409 and "cora" in again.content.decode()
+
+
+def test_reject_needs_a_reason_and_undo_reopens(curator_client: Client, document: Document) -> None:
+    candidate = Candidate.objects.get(kind="country", payload__code="US")
+    url = reverse("governance:review_reject", args=[candidate.pk])
+    response = curator_client.post(url, {"reason": "  "}, follow=True)
+    candidate.refresh_from_db()
+    assert candidate.status == "pending" and response.status_code == 200
+    curator_client.post(url, {"reason": "Washington the state"})
+    candidate.refresh_from_db()
+    assert candidate.status == "rejected" and candidate.decision_note == "Washington the state"
+    curator_client.post(reverse("governance:review_undo"))
+    candidate.refresh_from_db()
+    assert candidate.status == "pending"
+
+
+def test_bulk_accept_skips_what_is_decided(curator_client: Client, document: Document) -> None:
+    countries = list(Candidate.objects.filter(kind="country"))
+    curator_client.post(
+        reverse("governance:review_reject", args=[countries[0].pk]), {"reason": "duplicate"}
+    )
+    response = curator_client.post(
+        reverse("governance:review_bulk"),
+        {"ids": [c.pk for c in countries], "action": "accept"},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert "Accepted 1." in page and "skipped" in page
+    assert Candidate.objects.get(pk=countries[1].pk).status == "accepted"
+    assert Candidate.objects.get(pk=countries[0].pk).status == "rejected"
+
+
+def test_queue_health_counts(curator_client: Client, document: Document) -> None:
+    candidate = Candidate.objects.get(kind="person")
+    curator_client.post(reverse("governance:review_accept", args=[candidate.pk]))
+    page = curator_client.get(reverse("governance:review_health")).content.decode()
+    assert "Pending: 3" in page
+    assert "cora" in page
+    assert candidate.extractor in page
+
+
+def test_a_curator_logs_in_without_an_admin_account(client: Client, document: Document) -> None:
+    user_in(CURATOR_GROUP, "cora")
+    page = client.get(reverse("governance:review_queue"), follow=True)
+    assert "/accounts/login/" in page.redirect_chain[-1][0]
+    response = client.post(
+        "/accounts/login/?next=/review/",
+        {"username": "cora", "password": "pw-12345678", "next": "/review/"},
+        follow=True,
+    )
+    assert response.status_code == 200 and "Review queue" in response.content.decode()
+    assert "Log out cora" in response.content.decode()
+    bad = Client().post("/accounts/login/", {"username": "cora", "password": "nope"})
+    assert "do not match" in bad.content.decode()
