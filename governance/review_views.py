@@ -20,9 +20,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from governance import merge, review
+from governance.forms import SourceForm
 from governance.htmx import render_page
+from governance.ingest import scheduling
 from governance.listings import valid_data
-from governance.models import Candidate
+from governance.models import Candidate, Document, Source
 from governance.review_queue import QueueFilterForm, queue_health, review_page
 from governance.roles import admin_required, curator_required, is_admin
 
@@ -262,3 +264,122 @@ def merge_confirm(request: HttpRequest, model: str, survivor: int, loser: int) -
         "is_admin": is_admin(request.user),
     }
     return TemplateResponse(request, "governance/review/merge_confirm.html", context)
+
+
+class NewSourceForm(forms.Form):
+    """A curator's source: an article's address, or its text pasted in."""
+
+    title = forms.CharField(max_length=200, help_text="A name for this source")
+    url = forms.CharField(
+        label="Address (URL)", required=False, max_length=2000, help_text="A web page to fetch"
+    )
+    text = forms.CharField(
+        label="Or the text", required=False, widget=forms.Textarea, max_length=2_000_000
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if bool(data.get("url", "").strip()) == bool(data.get("text", "").strip()):
+            raise forms.ValidationError("Give either an address or the text, not both.")
+        return data
+
+    def source_form(self) -> SourceForm:
+        """The admin's validated Source form does the real checks (schemes, text)."""
+        url = self.cleaned_data["url"].strip()
+        return SourceForm(
+            {
+                "name": self.cleaned_data["title"],
+                "kind": Source.Kind.PAGE if url else Source.Kind.MANUAL,
+                "url": url,
+                "manual_text": self.cleaned_data["text"],
+                "enabled": True,
+                # A curator's page is fetched once, then only when asked again.
+                "interval": "30 00:00:00",
+            }
+        )
+
+
+@curator_required
+def new_source(request: HttpRequest) -> HttpResponse:
+    """Manual entry: the source becomes a Document through the ingestion jobs, and its
+    candidates (extracted, or added by hand below) reach the queue with their evidence."""
+    form = NewSourceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        source_form = form.source_form()
+        if source_form.is_valid():
+            source = source_form.save()
+            scheduling.fetch_now([source.pk])
+            messages.success(
+                request,
+                f"“{source.name}” is being ingested; its candidates appear in the queue "
+                "within a few seconds.",
+            )
+            return redirect(reverse("governance:review_queue") + f"?source={source.pk}")
+        for field, errors in source_form.errors.items():
+            target = {"name": "title", "manual_text": "text"}.get(field, field)
+            for error in errors:
+                form.add_error(target if target in form.fields else None, error)
+    return TemplateResponse(request, "governance/review/new_source.html", {"form": form})
+
+
+class HandFactForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[(k, v) for k, v in Candidate.Kind.choices if k != Candidate.Kind.DATE]
+    )
+    evidence = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Paste the exact sentence of the document that supports the fact.",
+    )
+
+
+@curator_required
+def add_fact(request: HttpRequest, pk: int) -> HttpResponse:
+    """A fact extraction missed: the curator names its kind and quotes its evidence, then
+    fills the fields; it is filed as a candidate and accepted in one step."""
+    document = get_object_or_404(Document, pk=pk)
+    kind = request.POST.get("kind") or request.GET.get("kind") or Candidate.Kind.PERSON
+    head = HandFactForm(request.POST or None, initial={"kind": kind})
+    fields_form = edit_form_class(kind if kind in Candidate.Kind.values else "person")(
+        request.POST if request.POST.get("save") else None
+    )
+    if request.POST.get("save") and head.is_valid() and fields_form.is_valid():
+        evidence = head.cleaned_data["evidence"].strip()
+        start = document.text.find(evidence)
+        if start < 0:
+            head.add_error("evidence", "This text is not in the document: paste it exactly.")
+        else:
+            payload = {k: v for k, v in fields_form.cleaned_data.items() if v not in (None, "")}
+            candidate = Candidate(
+                document=document,
+                kind=head.cleaned_data["kind"],
+                payload=_jsonable(payload),
+                start=start,
+                end=start + len(evidence),
+                excerpt=evidence,
+                confidence=1.0,
+                extractor="manual-entry",
+            )
+            try:
+                candidate.full_clean(exclude=["record_type", "record_id"])
+                candidate.save()
+                review.accept(candidate.pk, user=request.user)
+            except ValidationError as error:
+                for message in error.messages:
+                    head.add_error(None, message)
+                Candidate.objects.filter(pk=candidate.pk, status="pending").delete()
+            except review.ReviewError as error:
+                for key, errors in getattr(error, "field_errors", {}).items():
+                    for message in errors:
+                        fields_form.add_error(key if key in fields_form.fields else None, message)
+                if not getattr(error, "field_errors", None):
+                    head.add_error(None, str(error))
+                Candidate.objects.filter(pk=candidate.pk, status="pending").delete()
+            else:
+                messages.success(request, "Added, with its evidence.")
+                return redirect(document.get_absolute_url())
+    context = {"document": document, "head": head, "fields_form": fields_form, "kind": kind}
+    return TemplateResponse(request, "governance/review/add_fact.html", context)
+
+
+def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in payload.items()}

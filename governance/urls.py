@@ -32,6 +32,8 @@ urlpatterns = [
     path("review/candidates/<int:pk>/reject/", review_views.reject, name="review_reject"),
     path("review/candidates/<int:pk>/edit/", review_views.edit, name="review_edit"),
     path("review/candidates/<int:pk>/link/", review_views.link, name="review_link"),
+    path("review/new/", review_views.new_source, name="review_new_source"),
+    path("review/documents/<int:pk>/add/", review_views.add_fact, name="review_add_fact"),
     path("review/merges/", review_views.merges, name="review_merges"),
     path(
         "review/merges/<str:model>/<int:survivor>/<int:loser>/",

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from governance.extract.candidates import write_candidates
 from governance.extract.types import CountryFound, Extraction, Mention, PersonFound, QuoteFound
-from governance.models import Candidate, Decision, Document, Person
+from governance.models import Candidate, Decision, Document, Person, Source
 from governance.roles import ADMIN_GROUP, CURATOR_GROUP
 from tests import factories
 
@@ -195,3 +195,74 @@ def test_a_curator_logs_in_without_an_admin_account(client: Client, document: Do
     assert "Log out cora" in response.content.decode()
     bad = Client().post("/accounts/login/", {"username": "cora", "password": "nope"})
     assert "do not match" in bad.content.decode()
+
+
+def test_manual_entry_adds_a_source_for_ingestion(curator_client: Client) -> None:
+    url = reverse("governance:review_new_source")
+    page = curator_client.post(url, {"title": "Both", "url": "https://a.example/x", "text": "t"})
+    assert "either an address or the text" in page.content.decode()
+    page = curator_client.post(url, {"title": "Local file", "url": "file:///etc/passwd"})
+    assert "Only http:// and https://" in page.content.decode()
+    assert not Source.objects.exists()
+    response = curator_client.post(url, {"title": "Pasted note", "text": TEXT})
+    source = Source.objects.get(name="Pasted note")
+    assert source.kind == "manual" and source.manual_text == TEXT
+    assert source.enqueued_at is not None  # handed to the ingestion jobs at once
+    assert response["Location"].endswith(f"/review/?source={source.pk}")
+
+
+def test_a_fact_added_by_hand_keeps_its_evidence(
+    curator_client: Client, document: Document
+) -> None:
+    url = reverse("governance:review_add_fact", args=[document.pk])
+    form = curator_client.get(url, {"kind": "person"}).content.decode()
+    assert 'name="name"' in form
+    missing = curator_client.post(
+        url, {"kind": "person", "save": "1", "evidence": "Premier Xi", "name": "Xi"}
+    )
+    assert "not in the document" in missing.content.decode()
+    assert not Person.objects.filter(name="Xi").exists()
+    response = curator_client.post(
+        url, {"kind": "person", "save": "1", "evidence": "Li Qiang", "name": "Li Qiang"}
+    )
+    assert response.status_code == 302
+    person = Person.objects.get(name="Li Qiang")
+    evidence = person.evidence.get()
+    assert document.text[evidence.start : evidence.end] == "Li Qiang"
+    hand = Candidate.objects.get(extractor="manual-entry")
+    assert hand.status == "accepted" and hand.decided_by.username == "cora"
+
+
+def test_history_names_the_candidate_and_an_earlier_version_can_be_restored(
+    client: Client, document: Document
+) -> None:
+    """Staff curators see each record's history in the admin: who, when, what changed,
+    from which candidate; and can restore an earlier version."""
+    curator = user_in(CURATOR_GROUP, "cora")
+    curator.is_staff = True
+    curator.save()
+    client.force_login(curator)
+    candidate = Candidate.objects.get(kind="person")
+    client.post(reverse("governance:review_accept", args=[candidate.pk]))
+    person = Person.objects.get(name="Li Qiang")
+    person.description = "Vandalised"
+    person._change_reason = "bad edit"
+    person.save()
+    history_url = reverse("admin:governance_person_history", args=[person.pk])
+    page = client.get(history_url).content.decode()
+    assert f"candidate {candidate.pk}" in page and "cora" in page and "bad edit" in page
+    first = person.history.earliest()
+    revert = reverse("admin:governance_person_simple_history", args=[person.pk, first.history_id])
+    assert client.get(revert).status_code == 200
+    client.post(
+        revert,
+        {
+            "name": first.name,
+            "slug": first.slug,
+            "description": first.description,
+            "aliases": ",".join(first.aliases),
+            "_change_reason": "restore",
+        },
+    )
+    person.refresh_from_db()
+    assert person.description == first.description != "Vandalised"
