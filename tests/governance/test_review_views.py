@@ -266,3 +266,25 @@ def test_history_names_the_candidate_and_an_earlier_version_can_be_restored(
     )
     person.refresh_from_db()
     assert person.description == first.description != "Vandalised"
+
+
+def test_an_admin_merges_a_duplicate_person_from_the_suggestions(client: Client) -> None:
+    keep = Person.objects.create(name="Kao Kim Hourn")
+    duplicate = Person.objects.create(name="Dr. Kao Kim Hourn")
+    factories.StatementFactory(speaker=duplicate, text="ASEAN welcomes cooperation.")
+    client.force_login(user_in(ADMIN_GROUP, "adam"))
+    page = client.get(reverse("governance:review_merges")).content.decode()
+    assert "Dr. Kao Kim Hourn" in page and "same name after normalization" in page
+    url = reverse("governance:review_merge", args=["person", keep.pk, duplicate.pk])
+    confirm = client.get(url).content.decode()
+    assert "statements (speaker): 1" in confirm
+    response = client.post(url)
+    assert response.status_code == 302 and response["Location"] == keep.get_absolute_url()
+    duplicate.refresh_from_db()
+    assert (
+        duplicate.merged_into == keep
+        and "Dr. Kao Kim Hourn" in Person.objects.get(pk=keep.pk).aliases
+    )
+    assert keep.statements.count() == 1
+    old = client.get(f"/people/{duplicate.slug}/")
+    assert old.status_code == 301 and old["Location"] == keep.get_absolute_url()
