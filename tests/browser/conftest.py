@@ -17,7 +17,6 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.apps import apps as django_apps
-from django.core.management import call_command
 from django.db import connection
 from playwright.sync_api import (
     Browser,
@@ -93,6 +92,27 @@ class Site:
         return self.url + path
 
 
+# What migrations put in the test database and later tests rely on: the countries and
+# their aliases, the staff groups and their permissions, content types.
+KEPT_TABLES = {"governance_country", "governance_countryalias", "governance_historicalcountry"}
+
+
+def remove_test_data() -> None:
+    """Empty the tables the browser tests filled, keeping what migrations loaded. (A flush
+    would also empty the groups and recreate content types under new ids, which breaks
+    later tests that restore a serialized database.)"""
+    tables = [
+        m._meta.db_table
+        for m in django_apps.get_app_config("governance").get_models()
+        if m._meta.db_table not in KEPT_TABLES and not m._meta.proxy
+    ]
+    tables += ["auth_user", "django_session", "django_admin_log"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"TRUNCATE {', '.join(connection.ops.quote_name(t) for t in tables)} CASCADE"
+        )
+
+
 def restore_reference_data() -> None:
     """The countries and aliases of migration 0002, which a transactional test's flush removes."""
     migration = importlib.import_module("governance.migrations.0002_extensions_and_countries")
@@ -137,8 +157,8 @@ def site(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[
     Not pytest-django's function-scoped live_server: that makes every test transactional,
     so each would flush every table, then reload the migrated countries and the seed
     (about 4 s a test). The pages under test only read, so one data set serves all of
-    them; afterwards the tables are flushed once and the migrated reference data put
-    back, leaving the database as the other tests expect it.
+    them; afterwards the tables it filled are emptied, leaving the migrated reference
+    data as the other tests expect it.
     """
     with django_db_blocker.unblock():
         restore_reference_data()
@@ -158,8 +178,7 @@ def site(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[
         finally:
             server._live_server_modified_settings.disable()
             server.stop()
-            call_command("flush", interactive=False, verbosity=0)
-            restore_reference_data()
+            remove_test_data()
             # Playwright's sync API runs the tests inside a greenlet, whose context-local
             # connection pytest-django's teardown never sees: close it here.
             connection.close()
