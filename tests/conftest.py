@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import pytest
+
 # --- Embedded services -----------------------------------------------------------------
 # PostgreSQL and Redis for the session come from the plugin tests/embedded_services.py,
 # loaded with `-p` in pyproject's addopts when DATABASE_URL / REDIS_URL are unset. It
 # cannot live here: pytest-django loads the settings before any conftest.py is imported.
 
 # --- Fixtures --------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def migrated_reference_data(request: pytest.FixtureRequest) -> None:
+    """A transactional test flushes every table when it ends, taking the countries and
+    staff groups the migrations loaded; put them back for the database tests after it."""
+    if request.node.get_closest_marker("django_db") is None:
+        return
+    from tests.reference import migrated_data_missing, restore_migrated_data  # needs Django
+
+    blocker = request.getfixturevalue("django_db_blocker")
+    with blocker.unblock():
+        if migrated_data_missing():
+            restore_migrated_data()

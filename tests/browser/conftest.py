@@ -8,7 +8,6 @@ Security Policy violations; any of them fails the test at teardown.
 from __future__ import annotations
 
 import datetime
-import importlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from pytest_django.live_server_helper import LiveServer
 from governance import models
 from governance.seed import load_seed
 from tests import factories
+from tests.reference import migrated_data_missing, restore_migrated_data
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -113,12 +113,6 @@ def remove_test_data() -> None:
         )
 
 
-def restore_reference_data() -> None:
-    """The countries and aliases of migration 0002, which a transactional test's flush removes."""
-    migration = importlib.import_module("governance.migrations.0002_extensions_and_countries")
-    migration.load_countries(django_apps, None)
-
-
 def build_corpus() -> tuple[int, int]:
     """The seed file plus 24 statements by three more countries' officials, 2023-2025."""
     load_seed()
@@ -161,7 +155,8 @@ def site(django_db_setup: None, django_db_blocker: DjangoDbBlocker) -> Iterator[
     data as the other tests expect it.
     """
     with django_db_blocker.unblock():
-        restore_reference_data()
+        if migrated_data_missing():
+            restore_migrated_data()
         statements, sovereignty = build_corpus()
         server = LiveServer("127.0.0.1")
         server._live_server_modified_settings.enable()  # ALLOWED_HOSTS gets 127.0.0.1
