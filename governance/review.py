@@ -933,7 +933,7 @@ _LINKABLE: dict[str, dict[type[models.Model], str]] = {
 }
 
 # The order bulk accept decides in: what others depend on first.
-_KIND_ORDER = [
+KIND_ORDER = [
     Kind.COUNTRY,
     Kind.ORGANIZATION,
     Kind.PERSON,
@@ -1250,7 +1250,7 @@ def bulk_accept(candidate_ids: list[int], *, user: Any) -> BulkResult:
     """Accept each candidate in its own transaction, proposals and events before the
     items and participations that need them; a candidate that cannot be is skipped."""
     kinds = dict(Candidate.objects.filter(pk__in=candidate_ids).values_list("pk", "kind"))
-    rank = {kind: n for n, kind in enumerate(_KIND_ORDER)}
+    rank = {kind: n for n, kind in enumerate(KIND_ORDER)}
     ordered = sorted(
         dict.fromkeys(candidate_ids), key=lambda pk: rank.get(kinds.get(pk, ""), len(rank))
     )

@@ -11,11 +11,12 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Case, Count, Min, Q, QuerySet, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from governance.models import Candidate, Decision, Document, Source
+from governance.review import KIND_ORDER
 
 DOCUMENTS_PER_PAGE = 3
 STATUS_CHOICES = [("pending", "Pending"), ("decided", "Decided"), ("all", "All")]
@@ -106,7 +107,15 @@ def review_page(data: dict[str, Any], page_number: Any) -> tuple[Page, list[Docu
         candidates.filter(document__in=docs)
         .select_related("decided_by", "record_type")
         .prefetch_related("record")
-        .order_by("document", "start", "kind")
+        # What others depend on first (a proposal before its participations and items),
+        # so that accepting down the list never meets "accept the proposal first".
+        .annotate(
+            kind_rank=Case(
+                *(When(kind=kind, then=n) for n, kind in enumerate(KIND_ORDER)),
+                default=len(KIND_ORDER),
+            )
+        )
+        .order_by("document", "kind_rank", "start")
     )
     for candidate in rows:
         by_document[candidate.document_id].append(candidate)

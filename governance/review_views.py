@@ -345,8 +345,21 @@ def add_fact(request: HttpRequest, pk: int) -> HttpResponse:
     if request.POST.get("save") and head.is_valid() and fields_form.is_valid():
         evidence = head.cleaned_data["evidence"].strip()
         start = document.text.find(evidence)
+        same = Candidate.objects.filter(
+            document=document,
+            kind=head.cleaned_data["kind"],
+            start=start,
+            end=start + len(evidence),
+            extractor="manual-entry",
+        )
         if start < 0:
             head.add_error("evidence", "This text is not in the document: paste it exactly.")
+        elif same.exists():
+            head.add_error(
+                "evidence",
+                "A fact of this kind was already added by hand from this very text; "
+                "find it in the queue (status: decided) or quote a different span.",
+            )
         else:
             payload = {k: v for k, v in fields_form.cleaned_data.items() if v not in (None, "")}
             candidate = Candidate(

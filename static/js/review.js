@@ -50,11 +50,15 @@
     nextAfterSwap = at >= 0 ? list[at + 1] || list[at - 1] || null : null;
     nextAfterSwap = nextAfterSwap ? nextAfterSwap.id : null;
   });
-  document.addEventListener("htmx:afterSwap", function () {
-    if (nextAfterSwap) {
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var refused = event.detail.xhr && event.detail.xhr.status >= 400;
+    if (refused) {
+      // The row is back with the reason it could not be decided: stay on it.
+      focusRow(document.getElementById(event.detail.target.id));
+    } else if (nextAfterSwap) {
       focusRow(document.getElementById(nextAfterSwap));
-      nextAfterSwap = null;
     }
+    nextAfterSwap = null;
   });
 
   document.addEventListener("keydown", function (event) {
