@@ -59,6 +59,8 @@ def test_keyboard_flow_accept_reject_undo(
     page.fill("#id_password", PASSWORD)
     page.locator("form.login-form button").click()
     expect(page.locator("h1")).to_have_text("Review queue")
+    # The shortcuts script is deferred: wait until it listens before pressing keys.
+    expect(page.locator("html[data-review-keys=on]")).to_have_count(1)
     rows = page.locator("tr.cand-row[data-pending='1']")
     expect(rows).to_have_count(4)
 
@@ -82,6 +84,7 @@ def test_keyboard_flow_accept_reject_undo(
     page.keyboard.press("Escape")
     page.keyboard.press("u")  # undo the rejection: the page reloads with it pending again
     expect(page.locator(".message")).to_contain_text("pending again")
+    expect(page.locator("html[data-review-keys=on]")).to_have_count(1)
     expect(rows).to_have_count(3)
 
     with django_db_blocker.unblock():
