@@ -22,7 +22,8 @@ def summary(candidate: Candidate) -> str:
     p = candidate.payload if isinstance(candidate.payload, dict) else {}
     kind = candidate.kind
     if kind == Candidate.Kind.COUNTRY:
-        return f"{p.get('code', '?')} ({len(p.get('mentions') or [])} mentions)"
+        n = len(p.get("mentions") or [])
+        return f"{p.get('code', '?')} ({n} mention{'' if n == 1 else 's'})"
     if kind == Candidate.Kind.PERSON:
         extra = ", ".join(x for x in (p.get("role"), p.get("affiliation")) if x)
         return f"{p.get('name', '?')}" + (f" — {extra}" if extra else "")
