@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 
-from governance import listings, search, selectors
+from governance import exports, listings, search, selectors
 from governance.htmx import render_page
 from governance.models import (
     Country,
@@ -37,9 +37,14 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
     return render_page(request, "governance/dashboard.html", selectors.dashboard())
 
 
-def statement_list(request: HttpRequest) -> TemplateResponse:
+def statement_list(request: HttpRequest) -> HttpResponse:
     form = search.StatementFilterForm(request.GET)
     filters = search.StatementFilters.from_form(form)
+    if (fmt := request.GET.get("format")) in exports.EXPORT_FORMATS:
+        rows = exports.statement_rows(
+            search.filtered_statements(filters), request.build_absolute_uri("/")[:-1]
+        )
+        return exports.export_response(rows, exports.STATEMENT_COLUMNS, fmt, "statements")
     context = {
         "form": form,
         "filters": filters,

@@ -6,8 +6,11 @@ ui_data.py), never read back from the code under test.
 
 from __future__ import annotations
 
+import csv
 import datetime
 import html as htmllib
+import io
+import json
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -661,3 +664,23 @@ def test_element_ids_are_unique(client: Client, ui_data: UIData) -> None:
     page = get(client, {})
     ids = re.findall(r'\sid="([^"]+)"', page)
     assert ids and len(ids) == len(set(ids)), [i for i, n in Counter(ids).items() if n > 1]
+
+
+def test_exports_carry_the_page_filters_and_stream(client: Client, ui_data: UIData) -> None:
+    """?format=csv|json on the statements URL: the page's filters, every row with its
+    source and evidence excerpt, as a streamed attachment."""
+    params = {"country": "cn", "kind": "direct_quote"}
+    page = get(client, params)
+    assert "format=csv" in page and "format=json" in page
+    expected = {s.pk for s in expect(ui_data, country=["CN"], kind=["direct_quote"])}
+    assert len(expected) > 1
+    response = client.get(URL, {**params, "format": "csv"})
+    assert response.streaming and response["Content-Type"].startswith("text/csv")
+    assert "attachment;" in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert {int(r["id"]) for r in rows} == expected
+    for row in rows:
+        assert row["country"] == "CN" and row["kind"] == "direct_quote"
+        assert row["evidence"] and row["source_url"].startswith("http")
+    data = json.loads(b"".join(client.get(URL, {**params, "format": "json"}).streaming_content))
+    assert {r["id"] for r in data} == expected
