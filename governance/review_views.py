@@ -26,7 +26,7 @@ from governance.ingest import scheduling
 from governance.listings import valid_data
 from governance.models import Candidate, Document, Source
 from governance.review_queue import QueueFilterForm, queue_health, review_page
-from governance.roles import admin_required, curator_required, is_admin
+from governance.roles import admin_required, curator_required
 
 
 def _back(request: HttpRequest) -> str:
@@ -107,6 +107,15 @@ def edit_form_class(kind: str) -> type[forms.Form]:
     return type("CandidateEditForm", (forms.Form,), fields)
 
 
+def _show_review_error(error: review.ReviewError, fields: forms.Form, form: forms.Form) -> None:
+    """A refused decision on the page: field errors beside their fields, else the message."""
+    if not error.field_errors:
+        form.add_error(None, str(error))
+    for key, errors in error.field_errors.items():
+        for message in errors:
+            fields.add_error(key if key in fields.fields else None, message)
+
+
 @curator_required
 def edit(request: HttpRequest, pk: int) -> HttpResponse:
     candidate = get_object_or_404(Candidate.objects.select_related("document"), pk=pk)
@@ -118,11 +127,7 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 review.accept(pk, user=request.user, edits=edits)
             except review.ReviewError as error:
-                for key, errors in getattr(error, "field_errors", {}).items():
-                    for message in errors:
-                        form.add_error(key if key in form.fields else None, message)
-                if not getattr(error, "field_errors", None):
-                    form.add_error(None, str(error))
+                _show_review_error(error, form, form)
             else:
                 messages.success(request, "Accepted with your edits.")
                 return redirect(_back(request))
@@ -261,7 +266,6 @@ def merge_confirm(request: HttpRequest, model: str, survivor: int, loser: int) -
         "loser": drop,
         "preview": merge.merge_preview(keep, drop),
         "error": error,
-        "is_admin": is_admin(request.user),
     }
     return TemplateResponse(request, "governance/review/merge_confirm.html", context)
 
@@ -381,11 +385,7 @@ def add_fact(request: HttpRequest, pk: int) -> HttpResponse:
                     head.add_error(None, message)
                 Candidate.objects.filter(pk=candidate.pk, status="pending").delete()
             except review.ReviewError as error:
-                for key, errors in getattr(error, "field_errors", {}).items():
-                    for message in errors:
-                        fields_form.add_error(key if key in fields_form.fields else None, message)
-                if not getattr(error, "field_errors", None):
-                    head.add_error(None, str(error))
+                _show_review_error(error, fields_form, head)
                 Candidate.objects.filter(pk=candidate.pk, status="pending").delete()
             else:
                 messages.success(request, "Added, with its evidence.")

@@ -15,25 +15,6 @@ from django.http import HttpRequest, HttpResponse
 CURATOR_GROUP = "Curators"
 ADMIN_GROUP = "Administrators"
 
-# Models curators create and edit when they accept candidates or enter facts by hand.
-CURATED_MODELS = (
-    "person",
-    "role",
-    "organization",
-    "event",
-    "eventfigure",
-    "proposal",
-    "actionplanitem",
-    "participation",
-    "statement",
-    "evidence",
-    "document",
-    "candidate",
-    "decision",
-)
-# Only admins: sources and their runs, merges, users and groups.
-ADMIN_MODELS = ("source", "ingestrun", "merge", "country", "countryalias", "documentcountry")
-
 
 def is_curator(user: AbstractBaseUser | AnonymousUser) -> bool:
     return bool(user.is_active and user.has_perm("governance.review_candidate"))
