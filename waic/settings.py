@@ -43,12 +43,17 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "django_htmx",
     "simple_history",
+    "corsheaders",
+    # Serves the API docs' Swagger UI from its own static files, not a CDN.
+    "ninja",
     "governance",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before CommonMiddleware, so CORS headers are on every API response.
+    "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -160,6 +165,38 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # Every query of a public page is cancelled after this long; the page then says so
 # (503) instead of hanging or failing with a 500. 0 disables the limit.
 ANALYST_QUERY_TIMEOUT_MS = env.int("ANALYST_QUERY_TIMEOUT_MS", default=3000)
+
+# The cache (API rate-limit counters, shared by every web process) lives in Redis too.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "waic",
+    }
+}
+
+# The read-only API (/api/): any origin may GET it; nothing else crosses origins.
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
+CORS_ALLOW_CREDENTIALS = False
+# Requests per client (IP address) to /api/, e.g. "120/min", "5000/day".
+API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="120/min")
+
+# Email (digests of followed items): printed to the console unless SMTP is configured.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="tracker@localhost")
+# The absolute address of the site, for links in emails and feeds built outside a request.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# Full dataset dumps (zip of CSVs + data dictionary), built by a beat task.
+DUMPS_DIR = Path(env.str("DUMPS_DIR", default=str(VAR_DIR / "dumps")))
+DUMPS_KEEP = env.int("DUMPS_KEEP", default=7)
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
