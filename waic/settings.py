@@ -184,12 +184,22 @@ CORS_ALLOW_CREDENTIALS = False
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="120/min")
 
 # Email (digests of followed items): printed to the console unless SMTP is configured.
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
-EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
-EMAIL_PORT = env.int("EMAIL_PORT", default=25)
-EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
-EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
-EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+# Django 6.1's MAILERS; the environment keeps the familiar EMAIL_* names.
+_EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+MAILERS = {"default": {"BACKEND": _EMAIL_BACKEND}}
+if _EMAIL_BACKEND.endswith("smtp.EmailBackend"):
+    MAILERS["default"]["OPTIONS"] = {
+        "host": env.str("EMAIL_HOST", default="localhost"),
+        "port": env.int("EMAIL_PORT", default=25),
+        "username": env.str("EMAIL_HOST_USER", default=""),
+        "password": env.str("EMAIL_HOST_PASSWORD", default=""),
+        "use_tls": env.bool("EMAIL_USE_TLS", default=False),
+        "timeout": env.int("EMAIL_TIMEOUT", default=30),
+    }
+elif _EMAIL_BACKEND.endswith("filebased.EmailBackend"):
+    MAILERS["default"]["OPTIONS"] = {
+        "file_path": env.str("EMAIL_FILE_PATH", default=str(VAR_DIR / "mail"))
+    }
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="tracker@localhost")
 # The absolute address of the site, for links in emails and feeds built outside a request.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
