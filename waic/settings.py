@@ -8,6 +8,7 @@ variable is documented in .env.example.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -44,6 +45,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "simple_history",
     "corsheaders",
+    "axes",
     # Serves the API docs' Swagger UI from its own static files, not a CDN.
     "ninja",
     "governance",
@@ -64,7 +66,25 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "governance.middleware.AnalystQueryTimeout",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Login throttling (django-axes) on every login form, the admin's included: five wrong
+# passwords for a username from one address are allowed, the sixth (AXES_FAILURE_LIMIT)
+# locks that pair out for AXES_COOLOFF_MINUTES. `manage.py axes_reset` (or axes_reset_username NAME)
+# lifts lockouts early; README "Curating" says so.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=6)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15.0))
+# Username and address together: a stranger cannot lock a curator out from elsewhere.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "waic.urls"
 LOGIN_URL = "login"
