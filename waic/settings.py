@@ -176,8 +176,14 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients),
+# so that SECURE_SSL_REDIRECT does not loop.
+if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Celery: JSON only, and a task is acknowledged after it ran so a killed worker
 # loses nothing; Postgres stays the truth about what is due (DESIGN.md §4).
@@ -203,9 +209,14 @@ CORS_ALLOW_CREDENTIALS = False
 # Requests per client (IP address) to /api/, e.g. "120/min", "5000/day".
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="120/min")
 
-# Email (digests of followed items): printed to the console unless SMTP is configured.
-# Django 6.1's MAILERS; the environment keeps the familiar EMAIL_* names.
-_EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Email (digests of followed items): printed to the console in development, SMTP when
+# DEBUG is off. Django 6.1's MAILERS; the environment keeps the familiar EMAIL_* names.
+_EMAIL_BACKEND = env.str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
 MAILERS = {"default": {"BACKEND": _EMAIL_BACKEND}}
 if _EMAIL_BACKEND.endswith("smtp.EmailBackend"):
     MAILERS["default"]["OPTIONS"] = {
