@@ -47,6 +47,9 @@ class MultiValueField(forms.Field):
         if not value:
             return []
         values = value if isinstance(value, list) else [value]
+        # Postgres cannot take a NUL in a string: report it like any bad value, not a 500.
+        if any("\x00" in str(v) for v in values):
+            raise forms.ValidationError("Null characters are not allowed.")
         out: list[str] = []
         for v in values:
             out += [part.strip() for part in str(v).split(",") if part.strip()]

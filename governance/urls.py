@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from governance import review_views, views
+from governance import feeds, ical, review_views, views
 
 app_name = "governance"
 
@@ -11,16 +11,22 @@ urlpatterns = [
     path("search/", views.global_search, name="search"),
     path("compare/", views.compare, name="compare"),
     path("statements/", views.statement_list, name="statement_list"),
+    path("statements/feed/", feeds.statement_feed, name="statement_feed"),
     path("proposals/", views.proposal_list, name="proposal_list"),
     path("countries/", views.country_list, name="country_list"),
     path("events/", views.event_list, name="event_list"),
+    path("events/calendar.ics", ical.calendar_feed, name="event_calendar"),
     path("people/", views.person_list, name="person_list"),
     path("organizations/", views.organization_list, name="organization_list"),
     path("proposals/<slug:slug>/", views.proposal_detail, name="proposal_detail"),
+    path("proposals/<slug:slug>/feed/", feeds.proposal_feed, name="proposal_feed"),
     path("countries/<str:code>/", views.country_detail, name="country_detail"),
+    path("countries/<str:code>/feed/", feeds.country_feed, name="country_feed"),
     path("people/<slug:slug>/", views.person_detail, name="person_detail"),
+    path("people/<slug:slug>/feed/", feeds.person_feed, name="person_feed"),
     path("organizations/<slug:slug>/", views.organization_detail, name="organization_detail"),
     path("events/<slug:slug>/", views.event_detail, name="event_detail"),
+    path("events/<slug:slug>/event.ics", ical.event_ics, name="event_ics"),
     path("statements/<int:pk>/", views.statement_detail, name="statement_detail"),
     path("documents/<int:pk>/", views.document_detail, name="document_detail"),
     # Staff: the review queue, its decisions (POST only), queue health, merges.
