@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -68,7 +69,8 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "waic.urls"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "governance:review_queue"
+# Curators land on the review queue, analysts on what they follow (governance/accounts.py).
+LOGIN_REDIRECT_URL = "account_home"
 LOGOUT_REDIRECT_URL = "governance:dashboard"
 WSGI_APPLICATION = "waic.wsgi.application"
 
@@ -190,6 +192,8 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+# Seconds an SMTP connection may block; a digest holds its follows locked while sending.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="tracker@localhost")
 # The absolute address of the site, for links in emails and feeds built outside a request.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -223,6 +227,19 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         # A tick that waited longer than its interval is stale: the next one replaces it.
         "options": {"expires": INGEST_BEAT_INTERVAL},
     },
+}
+# Email digests of followed items (governance/alerts/): daily, and weekly on Mondays, at
+# this hour of TIME_ZONE.
+DIGEST_HOUR = env.int("DIGEST_HOUR", default=7)
+CELERY_BEAT_SCHEDULE["send-daily-digests"] = {
+    "task": "governance.tasks.send_digests",
+    "schedule": crontab(minute=0, hour=DIGEST_HOUR),
+    "kwargs": {"frequency": "daily"},
+}
+CELERY_BEAT_SCHEDULE["send-weekly-digests"] = {
+    "task": "governance.tasks.send_digests",
+    "schedule": crontab(minute=0, hour=DIGEST_HOUR, day_of_week="mon"),
+    "kwargs": {"frequency": "weekly"},
 }
 CELERY_TIMEZONE = TIME_ZONE
 
