@@ -38,6 +38,7 @@ written after the send, not before it.
 
 from __future__ import annotations
 
+import email.policy
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -275,7 +276,15 @@ def participation_line(record: Any) -> str:
     return f"{participant} — {roles.get(record.role, record.role)} — {subject} ({change})"
 
 
-def build_message(user: Any, frequency: str, sections: list[Section]) -> EmailMultiAlternatives:
+class DigestMessage(EmailMultiAlternatives):
+    def message(self, *, policy: email.policy.Policy = email.policy.default) -> Any:
+        # The List-Unsubscribe URL is one long token. Folded to 78-character lines,
+        # Python's email package would RFC 2047-encode it, and mail clients would no
+        # longer see a URL there; RFC 5322 allows lines of up to 998 characters.
+        return super().message(policy=policy.clone(max_line_length=998))
+
+
+def build_message(user: Any, frequency: str, sections: list[Section]) -> DigestMessage:
     total = sum(s.total for s in sections)
     label = Frequency(frequency).label.lower()
     context = {
@@ -294,7 +303,7 @@ def build_message(user: Any, frequency: str, sections: list[Section]) -> EmailMu
         for document in section.documents:
             document.digest_url = absolute(document.get_absolute_url())
     subject = f"Your {label} digest: {total} new item{'' if total == 1 else 's'} on what you follow"
-    message = EmailMultiAlternatives(
+    message = DigestMessage(
         subject=subject,
         body=render_to_string("governance/email/digest.txt", context),
         to=[user.email],

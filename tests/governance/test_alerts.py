@@ -4,6 +4,7 @@ sends, the email itself, and unsubscribing without logging in."""
 
 from __future__ import annotations
 
+import email.policy
 import re
 import smtplib
 from datetime import date, timedelta
@@ -543,7 +544,9 @@ def test_the_email_has_absolute_links_and_unsubscribe_links_and_headers(analyst:
     assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     # No relative link anywhere in the HTML part.
     assert not re.findall(r'href="(?!https://tracker\.example\.org/)', page)
-    raw = message.message().as_string()
+    # As sent over SMTP: the URL stays a URL (not RFC 2047-encoded), on one line.
+    raw = message.message(policy=email.policy.SMTP).as_string()
+    assert f"\r\nList-Unsubscribe: <{SITE}/unsubscribe/{all_token}/>\r\n" in raw
     assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in raw
 
 

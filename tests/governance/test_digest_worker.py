@@ -52,6 +52,7 @@ def test_the_beat_task_sends_each_user_their_digest_once(worker: Worker, mail_di
     [sent] = [p.read_text() for p in mail_dir.iterdir()]
     assert "To: ana@example.org" in sent
     assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in sent
+    assert f"List-Unsubscribe: <{SITE}/unsubscribe/" in sent
     assert "We support the new organization." in sent
     assert f"{SITE}/statements/{news.pk}/" in sent
     assert list(DigestItem.objects.values_list("kind", "object_id")) == [("statement", news.pk)]
