@@ -15,6 +15,7 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from governance import models
+from governance.alerts.models import Digest, DigestItem, Follow
 from governance.forms import SourceForm
 from governance.ingest import scheduling
 from governance.ingest.errors import FailureReason
@@ -442,3 +443,34 @@ class MergeAdmin(RecordOfWhatHappened):
     list_select_related = ("content_type", "user")
     search_fields = ("survivor_id", "loser_id")
     date_hierarchy = "created_at"
+
+
+# --- Follows and digests (governance/alerts): admins see who follows what and what was
+# sent; digests are a record of what happened, written only by the digest task.
+
+
+@admin.register(Follow)
+class FollowAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "user", "frequency", "created_at", "digested_until")
+    list_filter = ("frequency",)
+    list_select_related = ("user", "proposal", "country", "person")
+    search_fields = ("user__username", "user__email", "name", "saved_search")
+    raw_id_fields = ("user", "proposal", "person")
+    date_hierarchy = "created_at"
+
+
+@admin.register(Digest)
+class DigestAdmin(RecordOfWhatHappened):
+    list_display = ("user", "frequency", "item_count", "snapshot_at", "sent_at")
+    list_filter = ("frequency",)
+    list_select_related = ("user",)
+    search_fields = ("user__username", "user__email")
+    date_hierarchy = "sent_at"
+
+
+@admin.register(DigestItem)
+class DigestItemAdmin(RecordOfWhatHappened):
+    list_display = ("digest", "follow", "kind", "object_id")
+    list_filter = ("kind",)
+    list_select_related = ("digest__user", "follow__user")
+    search_fields = ("digest__user__username",)

@@ -972,3 +972,8 @@ class Merge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.content_type.model} {self.loser_id} merged into {self.survivor_id}"
+
+
+# Follows and the digest ledger live in their own package; imported here so that the
+# app registry (and makemigrations) finds them.
+from governance.alerts.models import Digest, DigestItem, Follow  # noqa: E402, F401

@@ -91,3 +91,31 @@ def extract_document(*, document_id: int) -> dict[str, Any]:
         return {"document": document_id, "status": "failed"}
     counts = write_candidates(document, extraction)
     return {"document": document_id, "status": "done", **counts}
+
+
+@shared_task(name="governance.tasks.send_digests")
+def send_digests(*, frequency: str) -> dict[str, Any]:
+    """Beat runs this daily and weekly: one send_user_digest task per user who follows
+    something at that frequency, so one slow or failing mailbox holds up no one else."""
+    from governance.alerts.digests import users_to_digest
+    from governance.alerts.models import Frequency
+
+    if frequency not in Frequency.values:
+        raise ValueError(f"Unknown digest frequency {frequency!r}")
+    user_ids = users_to_digest(frequency)
+    for user_id in user_ids:
+        send_user_digest.delay(user_id=user_id, frequency=frequency)
+    return {"frequency": frequency, "users": len(user_ids)}
+
+
+@shared_task(name="governance.tasks.send_user_digest", bind=True, max_retries=3)
+def send_user_digest(self: Task, *, user_id: int, frequency: str) -> dict[str, Any]:
+    """One user's digest. A failed send recorded nothing, so a retry (or the next run)
+    sends the same items; a retry after a success finds them in the ledger."""
+    from governance.alerts.digests import Outcome
+    from governance.alerts.digests import send_user_digest as send
+
+    outcome = send(user_id, frequency)
+    if outcome == Outcome.FAILED and self.request.retries < self.max_retries:
+        raise self.retry(countdown=60 * 5 * (self.request.retries + 1))
+    return {"user": user_id, "frequency": frequency, "outcome": str(outcome)}

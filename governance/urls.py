@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import include, path
 
 from governance import feeds, ical, review_views, views
 
@@ -29,6 +29,8 @@ urlpatterns = [
     path("events/<slug:slug>/event.ics", ical.event_ics, name="event_ics"),
     path("statements/<int:pk>/", views.statement_detail, name="statement_detail"),
     path("documents/<int:pk>/", views.document_detail, name="document_detail"),
+    # Follows, the /following/ page and unsubscribe links (governance/alerts/).
+    path("", include("governance.alerts.urls")),
     # Staff: the review queue, its decisions (POST only), queue health, merges.
     path("review/", review_views.review_queue, name="review_queue"),
     path("review/health/", review_views.health, name="review_health"),

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 
 from governance import exports, listings, search, selectors
+from governance.alerts.views import follow_button, search_follow_button
 from governance.htmx import render_page
 from governance.models import (
     Country,
@@ -50,6 +51,7 @@ def statement_list(request: HttpRequest) -> HttpResponse:
         "filters": filters,
         "sorts": search.SORTS,
         **search.browse_statements(filters),
+        "follow_search": search_follow_button(request),
     }
     return render_page(request, "governance/statement_list.html", context, partials=("browser",))
 
@@ -187,13 +189,18 @@ def proposal_detail(request: HttpRequest, slug: str) -> HttpResponse:
         ),
         "statements": selectors.statement_preview(statements, f"proposal={proposal.slug}"),
         "sources": selectors.sources_of(proposal, participations, statements),
+        "follow_button": follow_button(request, proposal),
     }
     return render_page(request, "governance/proposal_detail.html", context)
 
 
 def country_detail(request: HttpRequest, code: str) -> TemplateResponse:
     country = get_object_or_404(Country, code=code.upper())
-    context = {"country": country, **selectors.country_page(country, request.GET.get("tab", ""))}
+    context = {
+        "country": country,
+        "follow_button": follow_button(request, country),
+        **selectors.country_page(country, request.GET.get("tab", "")),
+    }
     return render_page(
         request, "governance/country_detail.html", context, partials=("country-tabs",)
     )
@@ -212,6 +219,7 @@ def person_detail(request: HttpRequest, slug: str) -> HttpResponse:
             Statement.objects.filter(speaker=person), f"speaker={person.slug}"
         ),
         "participations": person.participations.select_related("proposal", "event"),
+        "follow_button": follow_button(request, person),
     }
     return render_page(request, "governance/person_detail.html", context)
 

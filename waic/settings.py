@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -88,7 +89,8 @@ AXES_VERBOSE = False
 
 ROOT_URLCONF = "waic.urls"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "governance:review_queue"
+# Curators land on the review queue, analysts on what they follow (governance/accounts.py).
+LOGIN_REDIRECT_URL = "account_home"
 LOGOUT_REDIRECT_URL = "governance:dashboard"
 WSGI_APPLICATION = "waic.wsgi.application"
 
@@ -264,6 +266,19 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         # A tick that waited longer than its interval is stale: the next one replaces it.
         "options": {"expires": INGEST_BEAT_INTERVAL},
     },
+}
+# Email digests of followed items (governance/alerts/): daily, and weekly on Mondays, at
+# this hour of TIME_ZONE.
+DIGEST_HOUR = env.int("DIGEST_HOUR", default=7)
+CELERY_BEAT_SCHEDULE["send-daily-digests"] = {
+    "task": "governance.tasks.send_digests",
+    "schedule": crontab(minute=0, hour=DIGEST_HOUR),
+    "kwargs": {"frequency": "daily"},
+}
+CELERY_BEAT_SCHEDULE["send-weekly-digests"] = {
+    "task": "governance.tasks.send_digests",
+    "schedule": crontab(minute=0, hour=DIGEST_HOUR, day_of_week="mon"),
+    "kwargs": {"frequency": "weekly"},
 }
 CELERY_TIMEZONE = TIME_ZONE
 

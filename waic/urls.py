@@ -3,9 +3,14 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from governance import accounts
+
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # Log in and out for curators, who need no admin (staff) account.
+    # Log in and out for curators and analysts, who need no admin (staff) account.
     path("accounts/", include("django.contrib.auth.urls")),
+    # Analysts sign up to follow things; a login without ?next= lands by role.
+    path("accounts/signup/", accounts.signup, name="signup"),
+    path("accounts/home/", accounts.account_home, name="account_home"),
     path("", include("governance.urls")),
 ]

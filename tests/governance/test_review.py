@@ -527,7 +527,10 @@ def test_bulk_accept_skips_decided_and_orders_by_dependency(
 # --- concurrency ---------------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# Transactional (two real connections); the countries and groups the flush empties are
+# restored by tests/conftest.py. No serialized_rollback: after another transactional
+# test's flush it would re-insert content types that flush already recreated.
+@pytest.mark.django_db(transaction=True)
 def test_two_curators_accepting_at_once_make_one_decision(django_user_model: Any) -> None:
     ada = django_user_model.objects.create_user("ada2", password="x")
     grace = django_user_model.objects.create_user("grace2", password="x")
