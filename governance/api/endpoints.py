@@ -46,19 +46,17 @@ SLUG = Path(..., pattern=r"^[-A-Za-z0-9_]+$", max_length=100)
 ID = Path(..., ge=1, le=MAX_ID)
 
 
-def _survivor_redirect(request: HttpRequest, record: Any, url_name: str) -> HttpResponse:
-    survivor = record.merged_into
-    while survivor.merged_into_id:
+def _slugged(request: HttpRequest, qs: Any, slug: str, url_name: str) -> Any:
+    """The live record with `slug`, or a 301 to the survivor of a merged one."""
+    record = qs.filter(slug=slug).first()
+    if record is not None:
+        return record
+    merged = get_object_or_404(qs.model.objects.exclude(merged_into=None), slug=slug)
+    survivor = merged.merged_into
+    while survivor.merged_into_id:  # merges can chain
         survivor = survivor.merged_into
     path = reverse(f"api:{url_name}", kwargs={"slug": survivor.slug})
     return HttpResponsePermanentRedirect(request.build_absolute_uri(path))
-
-
-def _slugged(request: HttpRequest, qs: Any, slug: str, url_name: str) -> Any:
-    record = get_object_or_404(qs, slug=slug)
-    if record.merged_into_id:
-        return _survivor_redirect(request, record, url_name)
-    return record
 
 
 # --- Proposals -------------------------------------------------------------------------
