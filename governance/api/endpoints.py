@@ -10,7 +10,7 @@ like its page on the site, so a stored slug or id keeps working after a merge.
 from typing import Any
 
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.http import HttpRequest, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from ninja import Path, Query, Router

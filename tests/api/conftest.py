@@ -23,10 +23,15 @@ def clear_throttle(address: str = TEST_CLIENT_ADDRESS) -> None:
     cache.delete(ClientRateThrottle.cache_format % {"scope": "api", "ident": address})
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def unthrottled() -> Iterator[None]:
+    """For the whole package, module-scoped fixtures included; tests of the limit lower it
+    inside. The history is cleared after, so later tests (the browser's, calling the API
+    from the docs page at the real limit) do not inherit this package's requests."""
+    clear_throttle()
     with override_settings(API_RATE_LIMIT=UNTHROTTLED):
         yield
+    clear_throttle()
 
 
 @pytest.fixture
