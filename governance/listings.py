@@ -163,14 +163,19 @@ class CountryRow:
         return self.proposals + self.statements + self.documents
 
 
+def countries_matching(countries: QuerySet[Country], q: str) -> QuerySet[Country]:
+    """Countries whose name or an alias contains `q`, or whose ISO code is `q`."""
+    aliases = CountryAlias.objects.filter(alias__icontains=q).values("country")
+    return countries.filter(
+        Q(name__icontains=q) | Q(code__iexact=q) | Q(alpha3__iexact=q) | Q(code__in=aliases)
+    )
+
+
 def country_rows(q: str = "", sort: str = "activity", active_only: bool = True) -> list[CountryRow]:
     """Every country (249 at most) with its counts: four grouped queries."""
     countries = Country.objects.all()
     if q:
-        aliases = CountryAlias.objects.filter(alias__icontains=q).values("country")
-        countries = countries.filter(
-            Q(name__icontains=q) | Q(code__iexact=q) | Q(alpha3__iexact=q) | Q(code__in=aliases)
-        )
+        countries = countries_matching(countries, q)
     proposals = dict(
         Participation.objects.filter(proposal__isnull=False, country__isnull=False)
         .values_list("country")

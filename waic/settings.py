@@ -210,6 +210,10 @@ CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
 CORS_ALLOW_CREDENTIALS = False
 # Requests per client (IP address) to /api/, e.g. "120/min", "5000/day".
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="120/min")
+# Reverse proxies in front of the app, for the client address the rate limit counts: 0
+# (the default: gunicorn serves clients directly) ignores X-Forwarded-For, which any
+# client can send; N takes the address the Nth proxy from the app appended.
+NINJA_NUM_PROXIES = env.int("API_NUM_PROXIES", default=0)
 
 # Email (digests of followed items): printed to the console in development, SMTP when
 # DEBUG is off. Django 6.1's MAILERS; the environment keeps the familiar EMAIL_* names.

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from governance import accounts
+from governance.api import api
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,5 +13,7 @@ urlpatterns = [
     # Analysts sign up to follow things; a login without ?next= lands by role.
     path("accounts/signup/", accounts.signup, name="signup"),
     path("accounts/home/", accounts.account_home, name="account_home"),
+    # The read-only JSON API, its OpenAPI schema (/api/schema) and docs (/api/docs).
+    path("api/", api.urls),
     path("", include("governance.urls")),
 ]
