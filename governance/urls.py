@@ -1,8 +1,23 @@
 from __future__ import annotations
 
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
 from governance import feeds, ical, review_views, views
+
+
+class CountryCode:
+    """Two letters (ISO 3166-1 alpha-2, any case): anything else is a 404 before a query."""
+
+    regex = "[A-Za-z]{2}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(CountryCode, "iso2")
 
 app_name = "governance"
 
@@ -20,8 +35,8 @@ urlpatterns = [
     path("organizations/", views.organization_list, name="organization_list"),
     path("proposals/<slug:slug>/", views.proposal_detail, name="proposal_detail"),
     path("proposals/<slug:slug>/feed/", feeds.proposal_feed, name="proposal_feed"),
-    path("countries/<str:code>/", views.country_detail, name="country_detail"),
-    path("countries/<str:code>/feed/", feeds.country_feed, name="country_feed"),
+    path("countries/<iso2:code>/", views.country_detail, name="country_detail"),
+    path("countries/<iso2:code>/feed/", feeds.country_feed, name="country_feed"),
     path("people/<slug:slug>/", views.person_detail, name="person_detail"),
     path("people/<slug:slug>/feed/", feeds.person_feed, name="person_feed"),
     path("organizations/<slug:slug>/", views.organization_detail, name="organization_detail"),

@@ -206,7 +206,7 @@ CACHES = {
 # The read-only API (/api/): any origin may GET it; nothing else crosses origins.
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_ALL_ORIGINS = True
-CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
+CORS_ALLOW_METHODS = ["GET", "OPTIONS"]
 CORS_ALLOW_CREDENTIALS = False
 # Requests per client (IP address) to /api/, e.g. "120/min", "5000/day".
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="120/min")

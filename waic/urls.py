@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from governance import accounts
-from governance.api import api
+from governance.api import api, fallback
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -14,6 +14,8 @@ urlpatterns = [
     path("accounts/signup/", accounts.signup, name="signup"),
     path("accounts/home/", accounts.account_home, name="account_home"),
     # The read-only JSON API, its OpenAPI schema (/api/schema) and docs (/api/docs).
+    path("api/", fallback.index, name="api_index"),
     path("api/", api.urls),
+    re_path(r"^api/(?P<rest>.*)$", fallback.not_found),
     path("", include("governance.urls")),
 ]

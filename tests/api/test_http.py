@@ -39,7 +39,7 @@ def test_preflight_allows_get_only(api: Client) -> None:
     assert response.status_code == 200
     assert response["Access-Control-Allow-Origin"] == "*"
     methods = {m.strip() for m in response["Access-Control-Allow-Methods"].split(",")}
-    assert methods == {"GET", "HEAD", "OPTIONS"}
+    assert methods == {"GET", "OPTIONS"}
 
 
 def test_pages_outside_the_api_get_no_cors_headers(api: Client, ui_data: UIData) -> None:
@@ -126,3 +126,22 @@ def test_api_queries_run_under_the_statement_timeout(api: Client, ui_data: UIDat
     with CaptureQueriesContext(connection) as ctx:
         assert api.get("/api/people?limit=1").status_code == 200
     assert timeout_queries(ctx)
+
+
+def test_the_api_root_lists_docs_schema_and_resources(api: Client) -> None:
+    body = api.get("/api/").json()
+    assert body["docs"].endswith("/api/docs") and body["schema"].endswith("/api/schema")
+    assert set(body["resources"]) == {
+        "proposals", "countries", "people", "organizations",
+        "statements", "participation", "events", "documents",
+    }  # fmt: skip
+    for url in body["resources"].values():
+        assert api.get(url).status_code == 200
+
+
+def test_unknown_api_paths_answer_json_404(api: Client) -> None:
+    for path in ("/api/nothing-here", "/api/proposals/x/y/z", "/api/v2/statements"):
+        response = api.get(path)
+        assert response.status_code == 404
+        assert response["Content-Type"] == "application/json"
+        assert "/api/docs" in response.json()["detail"]

@@ -219,6 +219,26 @@ def test_merge_proposals(client: Client, user: object) -> None:
     assert (response.status_code, response["Location"]) == (301, survivor.get_absolute_url())
 
 
+def test_merge_moves_follows_to_the_survivor(user: object) -> None:
+    from governance.alerts.models import Follow
+
+    users = get_user_model().objects
+    only_loser, both = users.create_user("ana"), users.create_user("bo")
+    survivor = factories.PersonFactory(name="Li Qiang")
+    loser = factories.PersonFactory(name="Premier Li Qiang")
+    moved = Follow.objects.create(user=only_loser, person=loser)
+    kept = Follow.objects.create(user=both, person=survivor)
+    twin = Follow.objects.create(user=both, person=loser)
+
+    merge(survivor, loser, user=user)
+
+    moved.refresh_from_db()
+    twin.refresh_from_db()
+    assert moved.person == survivor  # their digest goes on, about the record kept
+    # One follow per user and record: the survivor's stays, the twin keeps the loser.
+    assert twin.person == loser and Follow.objects.filter(user=both, person=survivor).get() == kept
+
+
 def test_refusals(user: object) -> None:
     a, b, c = factories.PersonFactory.create_batch(3)
     with pytest.raises(MergeError):
