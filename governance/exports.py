@@ -1,38 +1,307 @@
 """Exports of filtered lists, streamed so that a million rows run in constant memory.
 
-The list views call these when the query string asks for `format=csv` or `format=json`:
-the same filters as the page, every row with its source URL and evidence excerpt.
+The list views call `respond` when the query string asks for `format=csv` or
+`format=json`: the same filters as the page, every row with its source URL and evidence
+excerpt (a list's columns are fixed and described in its `ExportSpec`).
+
+How a long export stays alive and bounded:
+
+- Rows are read through a server-side cursor (`QuerySet.iterator`), CHUNK rows per
+  round trip, with each chunk's related rows (evidence, proposers) prefetched per chunk;
+  output is written in ~64 KiB pieces. Memory does not grow with the number of rows.
+- The generator runs after the view has returned, so outside the page's transaction
+  and its 3 s statement timeout (governance.middleware.AnalystQueryTimeout). It opens
+  its own read transaction (which also keeps the cursor streaming rather than
+  materialized, as a cursor WITH HOLD in autocommit would be) with its own limit,
+  settings.EXPORT_QUERY_TIMEOUT_MS, per statement: the first fetch of a chunk and each
+  prefetch must finish within it, however long the whole download takes.
+- A failure half-way (the limit, a lost connection) is logged and re-raised: the server
+  then aborts the chunked response, so the client sees a broken download, never a
+  silently truncated file.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime
 import json
-from collections.abc import Iterable, Iterator
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
+from django import forms
+from django.conf import settings
+from django.contrib.postgres.search import SearchQuery, SearchRank
+from django.db import connection, transaction
 from django.db.models import F, Prefetch, QuerySet
-from django.http import StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.utils import timezone
 
-from governance.models import Evidence, Statement
+from governance.models import (
+    Document,
+    DocumentCountry,
+    Evidence,
+    Participation,
+    Proposal,
+    Statement,
+)
+
+logger = logging.getLogger(__name__)
 
 EXPORT_FORMATS = ("csv", "json")
 CHUNK = 2000  # rows fetched per round trip (and per prefetch of their evidence)
+BUFFER = 64 * 1024  # characters per piece handed to the server
 
-STATEMENT_COLUMNS = [
-    "id",
-    "said_on",
-    "kind",
-    "speaker",
-    "speaker_role",
-    "country",
-    "event",
-    "text",
-    "source_url",
-    "evidence",
-    "url",
-]
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ExportSpec:
+    """One list's export: its file name stem and its columns, in order, described."""
+
+    name: str
+    columns: dict[str, str]
+
+
+def _one_of(choices: Any) -> str:
+    return "One of: " + ", ".join(choices.values)
+
+
+_SOURCE = {
+    "source_url": "The source document's own URL (the tracker's copy of it if it has none)",
+    "evidence": "The sentence of that source supporting the record (its first evidence span)",
+}
+
+STATEMENTS = ExportSpec(
+    "statements",
+    {
+        "id": "The statement's id (stable; its page is /statements/<id>/)",
+        "said_on": "Date said (YYYY-MM-DD), empty if unknown",
+        "kind": _one_of(Statement.Kind),
+        "speaker": "The speaker's name, empty if unattributed",
+        "speaker_role": "The speaker's role (title) when speaking",
+        "country": "ISO alpha-2 code of the country the speaker spoke for",
+        "event": "The event it was said at",
+        "text": "The words: verbatim for quotes, otherwise what was said",
+        **_SOURCE,
+        "url": "The statement's page in the tracker",
+    },
+)
+PROPOSALS = ExportSpec(
+    "proposals",
+    {
+        "id": "The proposal's id (stable)",
+        "slug": "The proposal's slug (its page is /proposals/<slug>/)",
+        "title": "Title",
+        "kind": _one_of(Proposal.Kind),
+        "status": _one_of(Proposal.Status),
+        "announced_on": "Date announced (YYYY-MM-DD), empty if unknown",
+        "event": "The event it was announced at",
+        "proposed_by": "Proposers and issuers, separated by '; '",
+        "participants": "Number of participations recorded (any role)",
+        "summary": "Summary",
+        **_SOURCE,
+        "url": "The proposal's page in the tracker",
+    },
+)
+PARTICIPATION = ExportSpec(
+    "participation",
+    {
+        "id": "The participation's id (stable)",
+        "subject_type": "proposal or event",
+        "subject": "The proposal's title or the event's name",
+        "participant_type": "country, organization or person",
+        "participant": "The country's, organization's or person's name",
+        "country": "ISO alpha-2 code when the participant is a country",
+        "role": _one_of(Participation.Role),
+        "date": "Date of the role (YYYY-MM-DD), empty if unknown",
+        "note": "Curator's note",
+        **_SOURCE,
+        "url": "The proposal's or event's page in the tracker",
+    },
+)
+COUNTRIES = ExportSpec(
+    "countries",
+    {
+        "code": "ISO alpha-2 code",
+        "alpha3": "ISO alpha-3 code",
+        "name": "Short name",
+        "region": "UN M49 region",
+        "subregion": "UN M49 sub-region",
+        "proposals": "Proposals the country has any recorded role in",
+        "statements": "Statements made on its behalf",
+        "documents": "Documents that mention it",
+        "url": "The country's page in the tracker (its evidence is listed there)",
+    },
+)
+DOCUMENTS = ExportSpec(
+    "documents",
+    {
+        "id": "The document's id (stable; its page is /documents/<id>/)",
+        "title": "Title",
+        "publisher": "Publisher",
+        "author": "Author",
+        "published_at": "Publication time (ISO 8601, UTC), empty if unknown",
+        "fetched_at": "When the tracker fetched it (ISO 8601, UTC)",
+        "language": "Language code (e.g. en, zh)",
+        "source": "The tracker source it came from",
+        "countries": "ISO alpha-2 codes of the countries it mentions, separated by ';'",
+        "source_url": "The document's own URL (the tracker's copy if it has none)",
+        "url": "The document's page in the tracker (full text with evidence highlighted)",
+    },
+)
+SPECS = (STATEMENTS, PROPOSALS, PARTICIPATION, COUNTRIES, DOCUMENTS)
+
+
+# --- Rows -------------------------------------------------------------------
+
+
+def _date(value: datetime.date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def _evidence_of(record: Any, base_url: str) -> Row:
+    """The first evidence span of a record whose `evidence` was prefetched with documents."""
+    evidence = next(iter(record.evidence.all()), None)
+    if evidence is None:
+        return {"source_url": "", "evidence": ""}
+    document = evidence.document
+    return {
+        "source_url": document.url or base_url + document.get_absolute_url(),
+        "evidence": evidence.excerpt,
+    }
+
+
+def _with_evidence(qs: QuerySet[Any]) -> QuerySet[Any]:
+    # Only the document's URL is needed: its full text would cost a chunk's worth of
+    # articles in memory.
+    evidence = Evidence.objects.select_related("document").defer(
+        "document__text", "document__search_vector", "document__extraction_error"
+    )
+    return qs.prefetch_related(Prefetch("evidence", queryset=evidence))
+
+
+def statement_order(sort: str, q: str = "") -> list[Any]:
+    """The statements browser's orders (search.statement_page), for the export."""
+    if sort == "oldest":
+        return [F("said_on").asc(nulls_last=True), "id"]
+    if sort == "relevance" and q:
+        return ["-rank", "-id"]
+    return [F("said_on").desc(nulls_last=True), "-id"]
+
+
+def statement_rows(
+    statements: QuerySet[Statement], base_url: str, *, sort: str = "date", q: str = ""
+) -> Iterator[Row]:
+    """One flat dict per statement, in the page's order, read in chunks."""
+    if sort == "relevance" and q:
+        query = SearchQuery(q, search_type="websearch", config="english")
+        statements = statements.annotate(rank=SearchRank(F("search_vector"), query))
+    qs = _with_evidence(
+        statements.select_related("speaker", "speaker_role", "event")
+        .defer("search_vector")
+        .order_by(*statement_order(sort, q))
+    )
+    for s in qs.iterator(chunk_size=CHUNK):
+        yield {
+            "id": s.pk,
+            "said_on": _date(s.said_on),
+            "kind": s.kind,
+            "speaker": s.speaker.name if s.speaker else "",
+            "speaker_role": s.speaker_role.title if s.speaker_role else "",
+            "country": s.on_behalf_of_country_id or "",
+            "event": s.event.name if s.event else "",
+            "text": s.text,
+            **_evidence_of(s, base_url),
+            "url": base_url + s.get_absolute_url(),
+        }
+
+
+def proposal_rows(proposals: QuerySet[Any], base_url: str) -> Iterator[Row]:
+    """Rows of `listings.proposal_list(...)` (which prefetches `proposer_rows`)."""
+    for p in _with_evidence(proposals).iterator(chunk_size=CHUNK):
+        yield {
+            "id": p.pk,
+            "slug": p.slug,
+            "title": p.title,
+            "kind": p.kind,
+            "status": p.status,
+            "announced_on": _date(p.announced_on),
+            "event": p.event.name if p.event else "",
+            "proposed_by": "; ".join(r.participant.name for r in p.proposer_rows if r.participant),
+            "participants": p.participant_count,
+            "summary": p.summary,
+            **_evidence_of(p, base_url),
+            "url": base_url + p.get_absolute_url(),
+        }
+
+
+def participation_rows(participations: QuerySet[Participation], base_url: str) -> Iterator[Row]:
+    qs = _with_evidence(
+        participations.select_related("proposal", "event", "country", "organization", "person")
+    )
+    for p in qs.iterator(chunk_size=CHUNK):
+        subject, participant = p.subject, p.participant
+        yield {
+            "id": p.pk,
+            "subject_type": "proposal" if p.proposal_id else "event",
+            "subject": str(subject) if subject else "",
+            "participant_type": (
+                "country" if p.country_id else "organization" if p.organization_id else "person"
+            ),
+            "participant": participant.name if participant else "",
+            "country": p.country_id or "",
+            "role": p.role,
+            "date": _date(p.date),
+            "note": p.note,
+            **_evidence_of(p, base_url),
+            "url": base_url + p.get_absolute_url(),
+        }
+
+
+def country_rows(rows: Iterable[Any], base_url: str) -> Iterator[Row]:
+    """Rows of `listings.country_rows(...)`: 249 at most, already counted."""
+    for r in rows:
+        c = r.country
+        yield {
+            "code": c.code,
+            "alpha3": c.alpha3,
+            "name": c.name,
+            "region": c.region,
+            "subregion": c.subregion,
+            "proposals": r.proposals,
+            "statements": r.statements,
+            "documents": r.documents,
+            "url": base_url + c.get_absolute_url(),
+        }
+
+
+def document_rows(documents: QuerySet[Document], base_url: str) -> Iterator[Row]:
+    mentions = DocumentCountry.objects.only("document_id", "country_id").order_by("country_id")
+    qs = (
+        documents.select_related("source")
+        .defer("text", "search_vector", "extraction_error")
+        .prefetch_related(Prefetch("mentions", queryset=mentions))
+    )
+    for d in qs.iterator(chunk_size=CHUNK):
+        page = base_url + d.get_absolute_url()
+        yield {
+            "id": d.pk,
+            "title": d.title,
+            "publisher": d.publisher,
+            "author": d.author,
+            "published_at": d.published_at.isoformat() if d.published_at else "",
+            "fetched_at": d.fetched_at.isoformat(),
+            "language": d.language,
+            "source": d.source.name if d.source else "",
+            "countries": ";".join(m.country_id for m in d.mentions.all()),
+            "source_url": d.url or page,
+            "url": page,
+        }
+
+
+# --- Output -----------------------------------------------------------------
 
 
 class _Echo:
@@ -42,58 +311,97 @@ class _Echo:
         return value
 
 
-def statement_rows(statements: QuerySet[Statement], base_url: str) -> Iterator[dict[str, Any]]:
-    """One flat dict per statement, newest first, read in chunks."""
-    qs = (
-        statements.select_related("speaker", "speaker_role", "on_behalf_of_country", "event")
-        .prefetch_related(
-            Prefetch("evidence", queryset=Evidence.objects.select_related("document"))
-        )
-        .order_by(F("said_on").desc(nulls_last=True), "-id")
-    )
-    for s in qs.iterator(chunk_size=CHUNK):
-        evidence = next(iter(s.evidence.all()), None)
-        document = evidence.document if evidence else None
-        yield {
-            "id": s.pk,
-            "said_on": s.said_on.isoformat() if s.said_on else "",
-            "kind": s.kind,
-            "speaker": s.speaker.name if s.speaker else "",
-            "speaker_role": s.speaker_role.title if s.speaker_role else "",
-            "country": s.on_behalf_of_country_id or "",
-            "event": s.event.name if s.event else "",
-            "text": s.text,
-            "source_url": (document.url or base_url + document.get_absolute_url())
-            if document
-            else "",
-            "evidence": evidence.excerpt if evidence else "",
-            "url": base_url + s.get_absolute_url(),
-        }
-
-
-def _csv_lines(rows: Iterable[dict[str, Any]], columns: list[str]) -> Iterator[str]:
-    writer = csv.DictWriter(_Echo(), fieldnames=columns)
+def csv_lines(rows: Iterable[Row], columns: Iterable[str]) -> Iterator[str]:
+    writer = csv.DictWriter(_Echo(), fieldnames=list(columns))
     yield writer.writeheader()
     for row in rows:
         yield writer.writerow(row)
 
 
-def _json_lines(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
-    """A JSON array written element by element."""
+def json_lines(rows: Iterable[Row]) -> Iterator[str]:
+    """A JSON array written element by element, one element per line."""
     yield "["
     for n, row in enumerate(rows):
         yield ("," if n else "") + "\n" + json.dumps(row, ensure_ascii=False)
     yield "\n]\n"
 
 
-def export_response(
-    rows: Iterable[dict[str, Any]], columns: list[str], fmt: str, name: str
-) -> StreamingHttpResponse:
-    stamp = timezone.now().strftime("%Y-%m-%d")
+def buffered(pieces: Iterable[str], size: int = BUFFER) -> Iterator[str]:
+    """Join small pieces into ~`size` characters: one socket write per piece, not per row."""
+    parts: list[str] = []
+    length = 0
+    for piece in pieces:
+        parts.append(piece)
+        length += len(piece)
+        if length >= size:
+            yield "".join(parts)
+            parts, length = [], 0
+    if parts:
+        yield "".join(parts)
+
+
+def in_export_transaction(pieces: Iterable[str], name: str) -> Iterator[str]:
+    """Run the export's reads in their own transaction, under EXPORT_QUERY_TIMEOUT_MS."""
+    try:
+        with transaction.atomic():
+            if timeout_ms := settings.EXPORT_QUERY_TIMEOUT_MS:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT set_config('statement_timeout', %s, true)", [str(timeout_ms)]
+                    )
+            yield from pieces
+    except GeneratorExit:
+        raise  # the client went away: the transaction was rolled back, nothing to report
+    except Exception:
+        logger.exception("export of %s failed part-way; the response is aborted", name)
+        raise
+
+
+def wanted(request: HttpRequest) -> bool:
+    """Whether the request asks for an export (a bad format is reported by `respond`)."""
+    return "format" in request.GET
+
+
+def base_url(request: HttpRequest) -> str:
+    """The site's address as the client sees it, for absolute URLs in rows."""
+    return request.build_absolute_uri("/")[:-1]
+
+
+def respond(
+    request: HttpRequest,
+    spec: ExportSpec,
+    rows: Callable[[str], Iterable[Row]],
+    form: forms.Form | None = None,
+) -> HttpResponse:
+    """The streamed export, or 400 for an unknown format or a filter that did not validate.
+
+    (The page shows a bad filter and ignores it; an export would silently widen to more
+    rows than asked for, so it refuses instead.)
+    """
+    fmt = request.GET.get("format", "")
+    if fmt not in EXPORT_FORMATS:
+        return HttpResponseBadRequest(
+            f"Unknown export format {fmt[:20]!r}: use format=csv or format=json.\n",
+            content_type="text/plain; charset=utf-8",
+        )
+    if form is not None and not form.is_valid():
+        problems = "\n".join(
+            f"- {name}: {error}" for name, errors in form.errors.items() for error in errors
+        )
+        return HttpResponseBadRequest(
+            f"Some filters were not understood, so nothing was exported:\n{problems}\n",
+            content_type="text/plain; charset=utf-8",
+        )
+    body = rows(base_url(request))
     if fmt == "csv":
-        body, content_type = _csv_lines(rows, columns), "text/csv; charset=utf-8"
+        pieces, content_type = csv_lines(body, spec.columns), "text/csv; charset=utf-8"
     else:
-        body, content_type = _json_lines(rows), "application/json"
-    response = StreamingHttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="{name}-{stamp}.{fmt}"'
+        pieces, content_type = json_lines(body), "application/json"
+    response = StreamingHttpResponse(
+        in_export_transaction(buffered(pieces), spec.name), content_type=content_type
+    )
+    stamp = timezone.now().strftime("%Y-%m-%d")
+    response["Content-Disposition"] = f'attachment; filename="{spec.name}-{stamp}.{fmt}"'
+    # Nothing in between should hold the whole body to compress or buffer it.
+    response["X-Accel-Buffering"] = "no"
     return response

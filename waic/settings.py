@@ -165,6 +165,9 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # Every query of a public page is cancelled after this long; the page then says so
 # (503) instead of hanging or failing with a 500. 0 disables the limit.
 ANALYST_QUERY_TIMEOUT_MS = env.int("ANALYST_QUERY_TIMEOUT_MS", default=3000)
+# List exports (?format=csv|json) stream after the page's transaction, in their own: each
+# of their queries (one fetch of a chunk of rows) may run this long. 0: no limit.
+EXPORT_QUERY_TIMEOUT_MS = env.int("EXPORT_QUERY_TIMEOUT_MS", default=30000)
 
 # The cache (API rate-limit counters, shared by every web process) lives in Redis too.
 CACHES = {
