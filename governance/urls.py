@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from governance import review_views, views
+from governance import data_views, review_views, views
 
 app_name = "governance"
 
@@ -16,6 +16,8 @@ urlpatterns = [
     path("participation/", views.participation_list, name="participation_list"),
     path("documents/", views.document_list, name="document_list"),
     path("events/", views.event_list, name="event_list"),
+    path("data/", data_views.downloads, name="downloads"),
+    path("data/dumps/<str:name>", data_views.dump_download, name="dump_download"),
     path("people/", views.person_list, name="person_list"),
     path("organizations/", views.organization_list, name="organization_list"),
     path("proposals/<slug:slug>/", views.proposal_detail, name="proposal_detail"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -200,6 +201,9 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Full dataset dumps (zip of CSVs + data dictionary), built by a beat task.
 DUMPS_DIR = Path(env.str("DUMPS_DIR", default=str(VAR_DIR / "dumps")))
 DUMPS_KEEP = env.int("DUMPS_KEEP", default=7)
+# Beat builds one daily at DUMPS_HOUR:30 (CELERY_TIMEZONE); a build may run this long.
+DUMPS_HOUR = env.int("DUMPS_HOUR", default=3)
+DUMPS_TIME_LIMIT = env.int("DUMPS_TIME_LIMIT", default=3600)
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
@@ -226,6 +230,12 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         # A tick that waited longer than its interval is stale: the next one replaces it.
         "options": {"expires": INGEST_BEAT_INTERVAL},
     },
+}
+CELERY_BEAT_SCHEDULE["build-dataset-dump"] = {
+    "task": "governance.tasks.build_dataset_dump",
+    "schedule": crontab(hour=DUMPS_HOUR, minute=30),
+    # A day-old tick is stale: the next day's build replaces it.
+    "options": {"expires": 12 * 3600},
 }
 CELERY_TIMEZONE = TIME_ZONE
 

@@ -62,6 +62,7 @@ PAGES: dict[str, tuple[str, dict[str, str]]] = {
         {},
     ),
     "documents, htmx partial": ("/documents/?page=2", {**HTMX, "HX-Target": "results"}),
+    "downloads": ("/data/", {}),
     "events": ("/events/", {}),
     "people": ("/people/", {}),
     "people, search": ("/people/?q=an", {**HTMX, "HX-Target": "results"}),
@@ -80,7 +81,7 @@ PAGES: dict[str, tuple[str, dict[str, str]]] = {
 # rendered in the partial); countries = 3 grouped counts + the countries; search = its own
 # savepoint, set_config and release + 7 groups; participation = count + page + evidence
 # prefetch + 4 filter menus (only the years in the partial); documents = count + page + 4
-# filter menus (none in the partial).
+# filter menus (none in the partial); downloads reads files, not the database.
 BOUNDS: dict[str, int] = {
     "dashboard": 19,
     "statements": 17,
@@ -101,6 +102,7 @@ BOUNDS: dict[str, int] = {
     "documents": 9,
     "documents, filtered": 9,
     "documents, htmx partial": 5,
+    "downloads": 3,
     "events": 5,
     "people": 5,
     "people, search": 5,
