@@ -12,11 +12,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from celery.schedules import crontab
+from django.conf import settings
 from django.core.management import call_command
 from django.db.models import Count
 from django.test import Client, override_settings
 
 from governance import dumps, models
+from governance.tasks import build_dataset_dump
 from tests.governance.ui_data import UIData, ui_data
 
 __all__ = ["ui_data"]  # the fixture, imported for pytest
@@ -299,3 +302,12 @@ def test_statement_counts_in_manifest_match_grouped_counts(dump: dumps.Dump) -> 
         .order_by()
     )
     assert by_country == {(k or ""): v for k, v in grouped.items()}
+
+
+def test_beat_builds_it_daily() -> None:
+    entry = settings.CELERY_BEAT_SCHEDULE["build-dataset-dump"]
+    assert entry["task"] == build_dataset_dump.name == "governance.tasks.build_dataset_dump"
+    schedule = entry["schedule"]
+    assert isinstance(schedule, crontab)
+    assert schedule.hour == {settings.DUMPS_HOUR} and schedule.minute == {30}
+    assert schedule.day_of_week == set(range(7))
