@@ -6,15 +6,16 @@ excerpt (a list's columns are fixed and described in its `ExportSpec`).
 
 How a long export stays alive and bounded:
 
-- Rows are read through a server-side cursor (`QuerySet.iterator`), CHUNK rows per
-  round trip, with each chunk's related rows (evidence, proposers) prefetched per chunk;
-  output is written in ~64 KiB pieces. Memory does not grow with the number of rows.
+- Rows are read as tuples through a server-side cursor (`QuerySet.iterator`), CHUNK
+  rows per round trip, with each chunk's related rows (evidence, proposers, country
+  mentions) read in one query per chunk; output is written in ~64 KiB pieces. Memory
+  does not grow with the number of rows.
 - The generator runs after the view has returned, so outside the page's transaction
   and its 3 s statement timeout (governance.middleware.AnalystQueryTimeout). It opens
   its own read transaction (which also keeps the cursor streaming rather than
   materialized, as a cursor WITH HOLD in autocommit would be) with its own limit,
-  settings.EXPORT_QUERY_TIMEOUT_MS, per statement: the first fetch of a chunk and each
-  prefetch must finish within it, however long the whole download takes.
+  settings.EXPORT_QUERY_TIMEOUT_MS, per statement: each fetch of a chunk and each
+  per-chunk query must finish within it, however long the whole download takes.
 - A failure half-way (the limit, a lost connection) is logged and re-raised: the server
   then aborts the chunked response, so the client sees a broken download, never a
   silently truncated file.
@@ -53,7 +54,7 @@ from governance.models import (
 logger = logging.getLogger(__name__)
 
 EXPORT_FORMATS = ("csv", "json")
-CHUNK = 2000  # rows fetched per round trip (and per prefetch of their evidence)
+CHUNK = 2000  # rows fetched per round trip (and per query for their evidence)
 BUFFER = 64 * 1024  # characters per piece handed to the server
 
 Row = dict[str, Any]
