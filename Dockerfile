@@ -19,7 +19,8 @@ COPY . .
 RUN DATABASE_URL=postgres://build@localhost/build SECRET_KEY=build DEBUG=false \
     python manage.py collectstatic --noinput
 
-RUN useradd --create-home --uid 1000 waic && chown -R waic /app
+# var/dumps exists in the image so the named volume mounted there starts out writable.
+RUN useradd --create-home --uid 1000 waic && mkdir -p /app/var/dumps && chown -R waic /app
 USER waic
 EXPOSE 8000
-CMD ["gunicorn", "waic.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3"]
+CMD ["gunicorn", "waic.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "2"]

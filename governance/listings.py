@@ -1,6 +1,6 @@
-"""Reads for the list pages (proposals, countries, events, people, organizations),
-the compare view and the global search. Each returns plain values for one template in
-a fixed number of queries, whatever the size of the database."""
+"""Reads for the list pages (proposals, countries, participation, documents, events,
+people, organizations), the compare view and the global search. Each returns plain
+values for one template in a fixed number of queries, whatever the size of the database."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from governance.models import (
     Participation,
     Person,
     Proposal,
+    Source,
     Statement,
 )
 
@@ -202,6 +203,154 @@ def country_rows(q: str = "", sort: str = "activity", active_only: bool = True) 
     else:
         rows.sort(key=lambda r: (-r.activity, r.country.name))
     return rows
+
+
+# --- Participation ----------------------------------------------------------
+
+
+def _country_code(value: str) -> str:
+    code = value.upper()
+    if code and (len(code) != 2 or not code.isalpha()):
+        raise forms.ValidationError(f"Unknown country code: {value}.")
+    return code
+
+
+class ParticipationFilterForm(forms.Form):
+    proposal = forms.SlugField(required=False, max_length=100)
+    event = forms.SlugField(required=False, max_length=100)
+    country = forms.CharField(required=False, max_length=2, label="Country")
+    role = forms.ChoiceField(
+        required=False, choices=[("", "Any role"), *Participation.Role.choices]
+    )
+    year = forms.IntegerField(required=False, min_value=1900, max_value=2100)
+
+    def clean_country(self) -> str:
+        return _country_code(self.cleaned_data["country"])
+
+
+def participation_list(data: dict[str, Any]) -> QuerySet[Participation]:
+    """Who takes part in what, newest first: each row with its subject, participant and
+    evidence (one prefetch)."""
+    qs = Participation.objects.all()
+    if proposal := data.get("proposal"):
+        qs = qs.filter(proposal__slug=proposal)
+    if event := data.get("event"):
+        qs = qs.filter(event__slug=event)
+    if country := data.get("country"):
+        qs = qs.filter(country=country)
+    if role := data.get("role"):
+        qs = qs.filter(role=role)
+    if year := data.get("year"):
+        qs = qs.filter(date__year=year)
+    return qs.order_by(F("date").desc(nulls_last=True), "-id")
+
+
+def participation_page_rows(qs: QuerySet[Participation]) -> QuerySet[Participation]:
+    return qs.select_related(
+        "proposal", "event", "country", "organization", "person"
+    ).prefetch_related(Prefetch("evidence", queryset=Evidence.objects.select_related("document")))
+
+
+def participation_facet_choices() -> dict[str, Any]:
+    """The filter menus: only values that have a participation."""
+    has_rows = Participation.objects.filter
+    return {
+        "proposals": Proposal.objects.filter(Exists(has_rows(proposal=OuterRef("pk"))))
+        .only("slug", "title")
+        .order_by("title"),
+        "events": Event.objects.filter(Exists(has_rows(event=OuterRef("pk"))))
+        .only("slug", "name")
+        .order_by("name"),
+        "countries": Country.objects.filter(Exists(has_rows(country=OuterRef("pk"))))
+        .only("code", "name")
+        .order_by("name"),
+        "years": list(
+            Participation.objects.filter(date__isnull=False)
+            .annotate(y=ExtractYear("date"))
+            .values_list("y", flat=True)
+            .distinct()
+            .order_by("-y")
+        ),
+    }
+
+
+# --- Documents --------------------------------------------------------------
+
+DOCUMENT_SORTS = {"published": "Newest published", "fetched": "Most recently fetched"}
+
+
+class DocumentFilterForm(forms.Form):
+    q = forms.CharField(required=False, max_length=200, strip=True, label="Text contains")
+    source = forms.IntegerField(required=False, min_value=1)
+    publisher = forms.CharField(required=False, max_length=200)
+    language = forms.CharField(required=False, max_length=10)
+    country = forms.CharField(required=False, max_length=2, label="Mentions country")
+    published_from = forms.DateField(required=False, label="Published from")
+    published_to = forms.DateField(required=False, label="Published to")
+    fetched_from = forms.DateField(required=False, label="Fetched from")
+    fetched_to = forms.DateField(required=False, label="Fetched to")
+    sort = forms.ChoiceField(required=False, choices=list(DOCUMENT_SORTS.items()))
+
+    def clean_country(self) -> str:
+        return _country_code(self.cleaned_data["country"])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for start, end in (("published_from", "published_to"), ("fetched_from", "fetched_to")):
+            if data.get(start) and data.get(end) and data[start] > data[end]:
+                self.add_error(end, "The end date is before the start date.")
+        return data
+
+
+def document_list(data: dict[str, Any]) -> QuerySet[Document]:
+    """Ingested documents matching the filters, without their (large) text."""
+    qs = Document.objects.select_related("source").defer("text", "search_vector")
+    if q := data.get("q"):
+        qs = qs.filter(search_vector=SearchQuery(q, search_type="websearch", config="english"))
+    if source := data.get("source"):
+        qs = qs.filter(source=source)
+    if publisher := data.get("publisher"):
+        qs = qs.filter(publisher=publisher)
+    if language := data.get("language"):
+        qs = qs.filter(language=language)
+    if country := data.get("country"):
+        qs = qs.filter(
+            Exists(DocumentCountry.objects.filter(document=OuterRef("pk"), country=country))
+        )
+    # Dates are calendar days in the site's time zone, both ends included.
+    if start := data.get("published_from"):
+        qs = qs.filter(published_at__date__gte=start)
+    if end := data.get("published_to"):
+        qs = qs.filter(published_at__date__lte=end)
+    if start := data.get("fetched_from"):
+        qs = qs.filter(fetched_at__date__gte=start)
+    if end := data.get("fetched_to"):
+        qs = qs.filter(fetched_at__date__lte=end)
+    if data.get("sort") == "fetched":
+        return qs.order_by("-fetched_at", "-id")
+    return qs.order_by(F("published_at").desc(nulls_last=True), "-id")
+
+
+def document_facet_choices() -> dict[str, Any]:
+    """The filter menus: sources, publishers and languages in use, countries mentioned."""
+    return {
+        "sources": Source.objects.filter(Exists(Document.objects.filter(source=OuterRef("pk"))))
+        .only("pk", "name")
+        .order_by("name"),
+        "publishers": Document.objects.exclude(publisher="")
+        .values_list("publisher", flat=True)
+        .distinct()
+        .order_by("publisher"),
+        "languages": Document.objects.exclude(language="")
+        .values_list("language", flat=True)
+        .distinct()
+        .order_by("language"),
+        "countries": Country.objects.filter(
+            Exists(DocumentCountry.objects.filter(country=OuterRef("pk")))
+        )
+        .only("code", "name")
+        .order_by("name"),
+    }
 
 
 # --- Compare ----------------------------------------------------------------

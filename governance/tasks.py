@@ -7,6 +7,7 @@ import random
 from typing import Any
 
 from celery import Task, shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from governance.ingest import pipeline, scheduling
@@ -119,3 +120,24 @@ def send_user_digest(self: Task, *, user_id: int, frequency: str) -> dict[str, A
     if outcome == Outcome.FAILED and self.request.retries < self.max_retries:
         raise self.retry(countdown=60 * 5 * (self.request.retries + 1))
     return {"user": user_id, "frequency": frequency, "outcome": str(outcome)}
+
+
+@shared_task(
+    name="governance.tasks.build_dataset_dump",
+    # Acknowledged on receipt, unlike the other tasks: a build can outlast the broker's
+    # visibility timeout, and a redelivered message would build the same dump twice. A
+    # build lost with its worker is replaced by the next day's.
+    acks_late=False,
+    soft_time_limit=settings.DUMPS_TIME_LIMIT,
+    time_limit=settings.DUMPS_TIME_LIMIT + 60,
+)
+def build_dataset_dump() -> dict[str, Any]:
+    """Beat runs this daily: the full dataset dump into DUMPS_DIR, older ones pruned."""
+    from governance import dumps
+
+    dump = dumps.build_dump()
+    return {
+        "name": dump.name,
+        "size": dump.size,
+        "rows": (dump.manifest or {}).get("row_counts", {}),
+    }

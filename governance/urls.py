@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import include, path, register_converter
 
-from governance import feeds, ical, review_views, views
+from governance import data_views, feeds, ical, review_views, views
 
 
 class CountryCode:
@@ -29,8 +29,12 @@ urlpatterns = [
     path("statements/feed/", feeds.statement_feed, name="statement_feed"),
     path("proposals/", views.proposal_list, name="proposal_list"),
     path("countries/", views.country_list, name="country_list"),
+    path("participation/", views.participation_list, name="participation_list"),
+    path("documents/", views.document_list, name="document_list"),
     path("events/", views.event_list, name="event_list"),
     path("events/calendar.ics", ical.calendar_feed, name="event_calendar"),
+    path("data/", data_views.downloads, name="downloads"),
+    path("data/dumps/<str:name>", data_views.dump_download, name="dump_download"),
     path("people/", views.person_list, name="person_list"),
     path("organizations/", views.organization_list, name="organization_list"),
     path("proposals/<slug:slug>/", views.proposal_detail, name="proposal_detail"),

@@ -41,11 +41,15 @@ def dashboard(request: HttpRequest) -> TemplateResponse:
 def statement_list(request: HttpRequest) -> HttpResponse:
     form = search.StatementFilterForm(request.GET)
     filters = search.StatementFilters.from_form(form)
-    if (fmt := request.GET.get("format")) in exports.EXPORT_FORMATS:
-        rows = exports.statement_rows(
-            search.filtered_statements(filters), request.build_absolute_uri("/")[:-1]
+    if exports.wanted(request):
+        return exports.respond(
+            request,
+            exports.STATEMENTS,
+            lambda base: exports.statement_rows(
+                search.filtered_statements(filters), base, sort=filters.sort, q=filters.q
+            ),
+            form,
         )
-        return exports.export_response(rows, exports.STATEMENT_COLUMNS, fmt, "statements")
     context = {
         "form": form,
         "filters": filters,
@@ -56,9 +60,16 @@ def statement_list(request: HttpRequest) -> HttpResponse:
     return render_page(request, "governance/statement_list.html", context, partials=("browser",))
 
 
-def proposal_list(request: HttpRequest) -> TemplateResponse:
+def proposal_list(request: HttpRequest) -> HttpResponse:
     form = listings.ProposalFilterForm(request.GET)
     data = listings.valid_data(form)
+    if exports.wanted(request):
+        return exports.respond(
+            request,
+            exports.PROPOSALS,
+            lambda base: exports.proposal_rows(listings.proposal_list(data), base),
+            form,
+        )
     paginator = Paginator(listings.proposal_list(data), listings.LIST_PAGE_SIZE)
     context = {
         "form": form,
@@ -70,10 +81,18 @@ def proposal_list(request: HttpRequest) -> TemplateResponse:
     return render_page(request, "governance/proposal_list.html", context, partials=("results",))
 
 
-def country_list(request: HttpRequest) -> TemplateResponse:
+def country_list(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:100]
     sort = request.GET.get("sort", "activity")
     show_all = request.GET.get("all") == "1"
+    if exports.wanted(request):
+        return exports.respond(
+            request,
+            exports.COUNTRIES,
+            lambda base: exports.country_rows(
+                listings.country_rows(q, sort, active_only=not show_all), base
+            ),
+        )
     context = {
         "q": q,
         "sort": sort if sort in listings.COUNTRY_SORTS else "activity",
@@ -82,6 +101,52 @@ def country_list(request: HttpRequest) -> TemplateResponse:
         "rows": listings.country_rows(q, sort, active_only=not show_all),
     }
     return render_page(request, "governance/country_list.html", context, partials=("results",))
+
+
+def participation_list(request: HttpRequest) -> HttpResponse:
+    form = listings.ParticipationFilterForm(request.GET)
+    data = listings.valid_data(form)
+    participations = listings.participation_list(data)
+    if exports.wanted(request):
+        return exports.respond(
+            request,
+            exports.PARTICIPATION,
+            lambda base: exports.participation_rows(participations, base),
+            form,
+        )
+    paginator = Paginator(listings.participation_page_rows(participations), listings.LIST_PAGE_SIZE)
+    context = {
+        "form": form,
+        "filters": data,
+        "page": paginator.get_page(request.GET.get("page")),
+        "roles": Participation.Role.choices,
+        **listings.participation_facet_choices(),
+    }
+    return render_page(
+        request, "governance/participation_list.html", context, partials=("results",)
+    )
+
+
+def document_list(request: HttpRequest) -> HttpResponse:
+    form = listings.DocumentFilterForm(request.GET)
+    data = listings.valid_data(form)
+    documents = listings.document_list(data)
+    if exports.wanted(request):
+        return exports.respond(
+            request,
+            exports.DOCUMENTS,
+            lambda base: exports.document_rows(documents, base),
+            form,
+        )
+    paginator = Paginator(documents, listings.LIST_PAGE_SIZE)
+    context = {
+        "form": form,
+        "filters": data,
+        "page": paginator.get_page(request.GET.get("page")),
+        "sorts": listings.DOCUMENT_SORTS,
+        **listings.document_facet_choices(),
+    }
+    return render_page(request, "governance/document_list.html", context, partials=("results",))
 
 
 def event_list(request: HttpRequest) -> TemplateResponse:

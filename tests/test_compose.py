@@ -94,3 +94,17 @@ def test_unknown_entry_points_are_caught() -> None:
         check_command(["python", "manage.py", "no_such_command"])
     with pytest.raises(AssertionError):
         check_command(["celery", "-A", "waic", "no_such_subcommand"])
+
+
+def test_web_and_worker_share_the_dumps_directory(compose: dict[str, Any]) -> None:
+    """The worker writes dataset dumps that the web server offers: one volume, mounted at
+    the default DUMPS_DIR (var/dumps under the image's /app) in both."""
+    for name in ("web", "worker"):
+        assert "dumps:/app/var/dumps" in compose["services"][name]["volumes"]
+    assert "dumps" in compose["volumes"]
+
+
+def test_web_streams_long_responses_with_threads(compose: dict[str, Any]) -> None:
+    """Sync gunicorn workers are killed after 30 s without a heartbeat, mid-export."""
+    command = compose["services"]["web"]["command"]
+    assert "--threads" in command and int(command[command.index("--threads") + 1]) > 1

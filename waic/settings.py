@@ -193,6 +193,9 @@ REDIS_URL = env.str("REDIS_URL", default="")
 # Every query of a public page is cancelled after this long; the page then says so
 # (503) instead of hanging or failing with a 500. 0 disables the limit.
 ANALYST_QUERY_TIMEOUT_MS = env.int("ANALYST_QUERY_TIMEOUT_MS", default=3000)
+# List exports (?format=csv|json) stream after the page's transaction, in their own: each
+# of their queries (one fetch of a chunk of rows) may run this long. 0: no limit.
+EXPORT_QUERY_TIMEOUT_MS = env.int("EXPORT_QUERY_TIMEOUT_MS", default=30000)
 
 # The cache (API rate-limit counters, shared by every web process) lives in Redis too.
 CACHES = {
@@ -244,6 +247,9 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 # Full dataset dumps (zip of CSVs + data dictionary), built by a beat task.
 DUMPS_DIR = Path(env.str("DUMPS_DIR", default=str(VAR_DIR / "dumps")))
 DUMPS_KEEP = env.int("DUMPS_KEEP", default=7)
+# Beat builds one daily at DUMPS_HOUR:30 (CELERY_TIMEZONE); a build may run this long.
+DUMPS_HOUR = env.int("DUMPS_HOUR", default=3)
+DUMPS_TIME_LIMIT = env.int("DUMPS_TIME_LIMIT", default=3600)
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None
@@ -283,6 +289,12 @@ CELERY_BEAT_SCHEDULE["send-weekly-digests"] = {
     "task": "governance.tasks.send_digests",
     "schedule": crontab(minute=0, hour=DIGEST_HOUR, day_of_week="mon"),
     "kwargs": {"frequency": "weekly"},
+}
+CELERY_BEAT_SCHEDULE["build-dataset-dump"] = {
+    "task": "governance.tasks.build_dataset_dump",
+    "schedule": crontab(hour=DUMPS_HOUR, minute=30),
+    # A day-old tick is stale: the next day's build replaces it.
+    "options": {"expires": 12 * 3600},
 }
 CELERY_TIMEZONE = TIME_ZONE
 

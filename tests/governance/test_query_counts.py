@@ -50,6 +50,19 @@ PAGES: dict[str, tuple[str, dict[str, str]]] = {
     "countries": ("/countries/", {}),
     "countries, search": ("/countries/?q=korea", {}),
     "countries, all": ("/countries/?all=1&sort=name", {**HTMX, "HX-Target": "results"}),
+    "participation": ("/participation/", {}),
+    "participation, filtered": ("/participation/?country=cn&role=signatory&year=2023", {}),
+    "participation, htmx partial": (
+        "/participation/?proposal={bletchley}",
+        {**HTMX, "HX-Target": "results"},
+    ),
+    "documents": ("/documents/", {}),
+    "documents, filtered": (
+        "/documents/?q=safety&country=cn&language=en&published_from=2023-01-01&sort=fetched",
+        {},
+    ),
+    "documents, htmx partial": ("/documents/?page=2", {**HTMX, "HX-Target": "results"}),
+    "downloads": ("/data/", {}),
     "events": ("/events/", {}),
     "people": ("/people/", {}),
     "people, search": ("/people/?q=an", {**HTMX, "HX-Target": "results"}),
@@ -66,7 +79,9 @@ PAGES: dict[str, tuple[str, dict[str, str]]] = {
 # statements = count + 6 facets + 4 facet-label lookups + the page + 2 prefetches
 # (proposals, evidence); proposals = count + page + proposer prefetch + 3 filter menus (not
 # rendered in the partial); countries = 3 grouped counts + the countries; search = its own
-# savepoint, set_config and release + 7 groups.
+# savepoint, set_config and release + 7 groups; participation = count + page + evidence
+# prefetch + 4 filter menus (only the years in the partial); documents = count + page + 4
+# filter menus (none in the partial); downloads reads files, not the database.
 BOUNDS: dict[str, int] = {
     "dashboard": 19,
     "statements": 17,
@@ -81,6 +96,13 @@ BOUNDS: dict[str, int] = {
     "countries": 7,
     "countries, search": 7,
     "countries, all": 7,
+    "participation": 10,
+    "participation, filtered": 10,
+    "participation, htmx partial": 7,
+    "documents": 9,
+    "documents, filtered": 9,
+    "documents, htmx partial": 5,
+    "downloads": 3,
     "events": 5,
     "people": 5,
     "people, search": 5,
