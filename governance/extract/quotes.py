@@ -23,9 +23,10 @@ names, not speech; one- or two-word scare quotes need a person speaker.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from bisect import bisect_left
+from dataclasses import dataclass, field
 
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Token
 
 from governance.extract.quote_marks import Quoted, find_quoted, is_title, paragraphs, word_count
 from governance.extract.types import OrganizationFound, PersonFound, QuoteFound
@@ -229,6 +230,9 @@ def _cue_before(
     text: str, start: int, end: int, speakers: Speakers, orgs, need_cue_end: bool
 ) -> Attribution | None:
     """A speech verb and its speaker in the last sentence of text[start:end]."""
+    # Only the last CUE_WINDOW characters: the cue's sentence ends at the quote, and
+    # rescanning a whole paragraph for each of its quotes was quadratic.
+    start = max(start, end - CUE_WINDOW)
     before = text[start:end].rstrip()
     if need_cue_end and not (
         before.endswith((":", ",")) or re.search(rf"\b(?:{SPEECH_VERBS})(?:\s+that)?$", before)
@@ -257,7 +261,33 @@ def _cue_before(
     return Attribution(chosen.speaker, chosen.start, verb.end(), chosen.person)
 
 
-def _subject(doc: Doc, q: Quoted, text: str, speakers: Speakers, orgs) -> Attribution | None:
+# Characters before a quote searched for its cue ("Li said:"): longer than any sentence.
+CUE_WINDOW = 1000
+# A subject this many tokens or more before the quote is in another clause (news
+# sentences are far shorter); the bound also keeps text without sentence breaks linear.
+SUBJECT_WINDOW = 120
+
+
+@dataclass
+class _Subjects:
+    """The nominal-subject children of each token, computed once per document: a quote
+    mark-heavy text with no sentence breaks gives one root with thousands of children,
+    and scanning them again for every quote was quadratic."""
+
+    by_head: dict[int, tuple[list[int], list[Token]]] = field(default_factory=dict)
+
+    def before(self, token: Token, end: int) -> list[Token]:
+        """Subjects of `token` in [end - SUBJECT_WINDOW, end), in order."""
+        if token.i not in self.by_head:
+            subjects = [c for c in token.children if c.dep_ in ("nsubj", "nsubjpass")]
+            self.by_head[token.i] = ([c.i for c in subjects], subjects)
+        positions, subjects = self.by_head[token.i]
+        return subjects[bisect_left(positions, end - SUBJECT_WINDOW) : bisect_left(positions, end)]
+
+
+def _subject(
+    doc: Doc, q: Quoted, text: str, speakers: Speakers, orgs, subjects: _Subjects
+) -> Attribution | None:
     """The speaker among the nominal subjects up the dependency tree from the quote.
 
     A person anywhere up the chain wins ("Sullivan said the government would use “a
@@ -269,9 +299,7 @@ def _subject(doc: Doc, q: Quoted, text: str, speakers: Speakers, orgs) -> Attrib
     ranked: list[tuple[int, int, Attribution]] = []
     token = span.root
     for depth in range(12):
-        for child in token.children:
-            if child.dep_ not in ("nsubj", "nsubjpass") or child.i >= span.start:
-                continue
+        for child in subjects.before(token, span.start):
             last = child.i
             if child.lemma_.lower() in {"spokesperson", "spokesman", "spokeswoman"}:
                 last = child.right_edge.i  # "A spokesman for Prime Minister Keir Starmer"
@@ -323,6 +351,7 @@ def extract_quotes(
 ) -> list[QuoteFound]:
     """Quotations with speakers, one per paragraph of a multi-paragraph quote."""
     speakers = Speakers(text, people)
+    subjects = _Subjects()
     paras = paragraphs(text)
     found: list[tuple[Quoted, bool, Attribution | None]] = []
     last_by_paragraph: dict[int, Attribution] = {}
@@ -333,7 +362,7 @@ def extract_quotes(
         attribution = _cue_after(text, q, p_end, speakers, organizations)
         if attribution is None and partial:
             # Inside a sentence the grammatical subject is the surest speaker.
-            attribution = _subject(doc, q, text, speakers, organizations)
+            attribution = _subject(doc, q, text, speakers, organizations, subjects)
         if attribution is None:
             attribution = _cue_before(text, p_start, q.open, speakers, organizations, not partial)
         if attribution is None and text[p_start : q.open].strip() == "" and q.paragraph > 0:
@@ -347,7 +376,7 @@ def extract_quotes(
             # “…,” Yoon told the session. “Now we must act together.” — the same speaker.
             attribution = last_by_paragraph[q.paragraph]
         if attribution is None and partial:
-            attribution = _subject(doc, q, text, speakers, organizations)
+            attribution = _subject(doc, q, text, speakers, organizations, subjects)
         if _naming(text, p_start, q) or (is_title(words) and not _cue_after_only(text, q, p_end)):
             continue
         found.append((q, partial, attribution))
