@@ -147,7 +147,10 @@ _BYLINE_RE = re.compile(
     re.MULTILINE,
 )
 # "[Read More: ...]" link lines are site boilerplate, not article facts.
-_BOILERPLATE_RE = re.compile(r"^\s*\[(?:Read More|Related|See also)[^\]\n]*\]\s*$", re.I | re.M)
+# [ \t], not \s: from each line start \s* crossed every blank line after it (quadratic).
+_BOILERPLATE_RE = re.compile(
+    r"^[ \t]*\[(?:Read More|Related|See also)[^\]\n]*\][ \t]*$", re.I | re.M
+)
 
 
 # -- people -------------------------------------------------------------------

@@ -56,11 +56,13 @@ _URL = re.compile(
     r"(?:https?://|www\.|pic\.twitter\.com/)\S+|(?<!\S)\S+\.(?:com|org|net|cn|uk)/\S*|@\w+"
 )
 # Whole lines of boilerplate: the dev set's note line, links to other articles, bylines.
+# Only [ \t] inside a line: a `\s*` there crossed every following blank line from each
+# line start, quadratic on a run of newlines.
 _BOILERPLATE_LINE = re.compile(
     r"""^[ \t]*(?:
         \[stored\ excerpt[^\n]*
-      | \[?\s*(?i:read\ more|read\ also|also\ read|related(?:\ \w+)?|see\ also|more\ on\ this
-          |recommended|you\ may\ also\ like|further\ reading)\s*[:\]»›>|—–-][^\n]*
+      | \[?[ \t]*(?i:read\ more|read\ also|also\ read|related(?:\ \w+)?|see\ also|more\ on\ this
+          |recommended|you\ may\ also\ like|further\ reading)[ \t]*[:\]»›>|—–-][^\n]*
       | (?i:posted|written|reported|edited)\ (?i:by)\b[^\n]*
       | (?i:by)\ (?:[A-Z][\w.'-]+\s?){1,4}(?:(?:,|\ and|\ in)\ [^\n]{0,60})?$
       | [—–-]\s[^\n]*\(@\w+\)[^\n]*
