@@ -704,8 +704,35 @@ def _accept_quote(w: _Writer) -> models.Model:
                 said_on=said_on,
             )
         )
+        # Analysts browse, follow and get digests by proposal: a quote about one is filed
+        # under it. Links are rows of this decision, so undo removes them first.
+        link = Statement.proposals.through
+        for proposal in _proposals_named(_paragraph_of(w.document.text, w.candidate.start)):
+            w.create(link(statement=statement, proposal=proposal))
     w.own_evidence(statement)
     return statement
+
+
+def _paragraph_of(text: str, position: int) -> str:
+    """The paragraph (one per line in stored text) holding `position`."""
+    start = text.rfind("\n", 0, position) + 1
+    end = text.find("\n", position)
+    return text[start : end if end != -1 else len(text)]
+
+
+def _proposals_named(text: str) -> list[Proposal]:
+    """Live proposals whose title or an alias appears in `text` (case-insensitive)."""
+    lowered = text.lower()
+    return [
+        proposal
+        for proposal in Proposal.objects.filter(merged_into__isnull=True).only(
+            "pk", "title", "aliases"
+        )
+        if any(
+            len(name) >= 8 and name.lower() in lowered
+            for name in (proposal.title, *proposal.aliases)
+        )
+    ]
 
 
 def _participant(w: _Writer, name: str, kind: str) -> dict[str, Any]:

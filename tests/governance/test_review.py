@@ -208,6 +208,36 @@ def test_accept_quote_with_speaker_role_and_date_then_same_quote_reuses_it(
     assert {e.document_id for e in evidence_of(statement)} == {document.pk, other_document.pk}
 
 
+def test_a_quote_is_filed_under_the_proposals_its_paragraph_names(curator: Any) -> None:
+    plan = factories.ProposalFactory(
+        title="Action Plan for Global AI Governance", aliases=["the Shanghai plan"]
+    )
+    other = factories.ProposalFactory(title="Hiroshima AI Process")
+    words = "We welcome the Action Plan for Global AI Governance and will help carry it out"
+    text = f"Brazil backs the plan.\n“{words},” Foreign Minister Mauro Vieira said.\nEnd."
+    document = factories.DocumentFactory(text=text, published_at=PUBLISHED)
+    start = text.index(words)
+    quote = Candidate.objects.create(
+        document=document,
+        kind="quote",
+        payload={"speaker": "Mauro Vieira", "text": words, "kind": "direct"},
+        start=start,
+        end=start + len(words),
+        excerpt=words,
+        confidence=0.75,
+        extractor="quote-rules-v1",
+    )
+
+    decision = review.accept(quote.pk, user=curator)
+
+    statement = Statement.objects.get(text=words)
+    assert list(statement.proposals.all()) == [plan]
+    assert other not in statement.proposals.all()
+    review.undo(decision.pk, user=curator)
+    assert not Statement.objects.filter(text=words).exists()
+    assert not plan.statements.exists()
+
+
 def test_accept_proposal_then_its_items_in_order(seeded: Document, curator: Any) -> None:
     plan = Candidate.objects.get(kind="proposal", payload__verb="released")
     item = candidate("action_item", heading="open-source collaboration")

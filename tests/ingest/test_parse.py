@@ -20,7 +20,7 @@ import pytest
 from governance.ingest import parse as parse_module
 from governance.ingest.canonical import canonical_url, same_site
 from governance.ingest.errors import FailureReason, ParseError
-from governance.ingest.htmltext import html_to_text, sanitize_html
+from governance.ingest.htmltext import MAX_NESTING, html_to_text, nesting_depth, sanitize_html
 from governance.ingest.language import detect_language
 from governance.ingest.parse import (
     ParsedDocument,
@@ -582,6 +582,25 @@ def test_text_uploads_we_refuse(content: bytes | str, filename: str, reason: Fai
 
 
 # --- HTML helpers --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("depth", [MAX_NESTING, 200_000])
+def test_markup_nested_too_deep_is_kept_as_escaped_text(depth: int) -> None:
+    """nh3 is quadratic in nesting depth: past MAX_NESTING the text is kept, plainly."""
+    hostile = (
+        "<div>" * depth
+        + "Over 30 countries &amp; <b>more</b> <script>alert(1)</script>"
+        + '<img src=x onerror="alert(2)"><style>p{}</style>'
+        + "</div>" * depth
+    )
+    assert nesting_depth(hostile) >= MAX_NESTING
+    assert sanitize_html(hostile) == "<p>Over 30 countries &amp; more</p>"
+
+
+def test_ordinary_nesting_is_not_flattened() -> None:
+    html = "<div>" * 20 + "<p>Deep <b>enough</b></p>" + "</div>" * 20
+    assert nesting_depth(html) == 22
+    assert "<b>enough</b>" in sanitize_html(html)
 
 
 def test_sanitize_html_strips_script_handlers_and_javascript_links() -> None:
