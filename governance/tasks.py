@@ -44,10 +44,11 @@ def enqueue_due_sources() -> dict[str, int]:
     max_retries=3,
 )
 def ingest_source(self: Task, *, source_id: int) -> dict[str, Any]:
-    source = pipeline.claim(source_id)
+    source = pipeline.claim(source_id, due_only=True)
     if source is None:
-        logger.info("source %s is being fetched by another worker; skipped", source_id)
-        return {"source": source_id, "outcome": "claimed elsewhere"}
+        # Another worker holds it, or a duplicate delivery came after the fetch finished.
+        logger.info("source %s is being fetched elsewhere or not due; skipped", source_id)
+        return {"source": source_id, "outcome": "claimed elsewhere or not due"}
     allow_retry = self.request.retries < self.max_retries
     attempt = pipeline.ingest(
         source, allow_retry=allow_retry, on_stored=scheduling.enqueue_extraction

@@ -57,15 +57,21 @@ class Attempt:
     retry: bool = False  # a transient failure the caller may retry soon
 
 
-def claim(source_id: int, *, now: datetime | None = None) -> Source | None:
-    """Take the source's lease if nobody holds it (compare-and-set); None if taken."""
+def claim(source_id: int, *, now: datetime | None = None, due_only: bool = False) -> Source | None:
+    """Take the source's lease if nobody holds it (compare-and-set); None if taken.
+
+    `due_only` (the ingest task): also only while the source is due, so a
+    duplicate or redelivered message arriving after the fetch finished (which moved
+    `next_fetch_at` on) fetches nothing. A worker killed mid-fetch never moved it, so
+    its redelivered message still claims the source once the lease lapses."""
     now = now or timezone.now()
     lease = timedelta(seconds=settings.INGEST_LEASE_SECONDS)
-    taken = (
-        Source.objects.filter(pk=source_id)
-        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
-        .update(lease_expires_at=now + lease)
-    )
+    candidates = Source.objects.filter(pk=source_id)
+    if due_only:
+        candidates = candidates.filter(next_fetch_at__lte=now)
+    taken = candidates.filter(
+        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+    ).update(lease_expires_at=now + lease)
     if not taken:
         return None
     # A run still "running" now belonged to a worker that died holding the lease.
