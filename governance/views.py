@@ -227,6 +227,15 @@ def compare(request: HttpRequest) -> TemplateResponse:
     return render_page(request, "governance/compare.html", context, partials=("comparison",))
 
 
+def _roles_by_participant(participations: list[Participation]) -> list[dict[str, object]]:
+    """One entry per participant with all its roles ("China (issuer, proposer)"), in the
+    order the participants first appear."""
+    grouped: dict[object, list[str]] = {}
+    for p in participations:
+        grouped.setdefault(p.participant, []).append(p.get_role_display().lower())
+    return [{"participant": who, "roles": ", ".join(roles)} for who, roles in grouped.items()]
+
+
 def proposal_detail(request: HttpRequest, slug: str) -> HttpResponse:
     proposal = get_object_or_404(
         Proposal.objects.select_related("event").prefetch_related(
@@ -246,7 +255,9 @@ def proposal_detail(request: HttpRequest, slug: str) -> HttpResponse:
     statements = Statement.objects.filter(proposals=proposal)
     context = {
         "proposal": proposal,
-        "proposers": [p for p in participations if p.role in Participation.PROPOSING_ROLES],
+        "proposers": _roles_by_participant(
+            [p for p in participations if p.role in Participation.PROPOSING_ROLES]
+        ),
         "announcers": [p for p in participations if p.role == Participation.Role.ANNOUNCER],
         "participations": participations,
         "world_map": selectors.participation_map(

@@ -153,3 +153,14 @@ def test_country_tabs_are_links_and_htmx_partials(client: Client, seeded: None) 
     documents = get(client, "/countries/cn/?tab=documents")
     assert models.Document.objects.get().title in documents and QUOTE_START not in documents
     assert "Proposed or issued" in get(client, "/countries/cn/?tab=nonsense")
+
+
+def test_a_proposer_with_two_roles_is_named_once(client: Client) -> None:
+    proposal = factories.ProposalFactory(title="Action Plan for Global AI Governance")
+    china = models.Country.objects.get(code="CN")
+    for role in ("proposer", "issuer"):
+        models.Participation.objects.create(proposal=proposal, country=china, role=role)
+    body = client.get(proposal.get_absolute_url()).content.decode()
+    proposers = re.search(r"<dt>Proposed or issued by</dt><dd>(.*?)</dd>", body).group(1)
+    assert proposers.count(">China</a>") == 1
+    assert '<span class="muted">(issuer, proposer)</span>' in proposers
