@@ -26,9 +26,8 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import CharField, F, Model, Prefetch, Q, QuerySet
-from django.db.models.functions import Cast
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.db.models import F, Model, Prefetch, Q, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
@@ -47,7 +46,7 @@ from governance.models import (
     Proposal,
     Statement,
 )
-from governance.selectors import documents_mentioning
+from governance.selectors import documents_mentioning, ids_as_text, statements_about_country
 
 FEED_SIZE = 50
 # The date part of every tag: URI (RFC 4151). Fixed: changing it would change every id.
@@ -314,18 +313,13 @@ def document_entries(documents: QuerySet[Document], n: int = FEED_SIZE) -> list[
     return entries
 
 
-def _ids_as_text(qs: QuerySet[Any]) -> QuerySet[Any]:
-    """Primary keys as text, to match Evidence.object_id (a CharField) in a subquery."""
-    return qs.annotate(key=Cast("pk", output_field=CharField())).values("key")
-
-
 def documents_supporting(**records: QuerySet[Any]) -> QuerySet[Document]:
     """Documents whose sentences are the evidence of any of `records` (model name →
     queryset), e.g. a proposal, its participation rows and the statements about it."""
     where = Q()
     for qs in records.values():
         content_type = ContentType.objects.get_for_model(qs.model)
-        where |= Q(content_type=content_type, object_id__in=_ids_as_text(qs))
+        where |= Q(content_type=content_type, object_id__in=ids_as_text(qs))
     return Document.objects.filter(pk__in=Evidence.objects.filter(where).values("document_id"))
 
 
@@ -495,13 +489,8 @@ def proposal_feed(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def country_feed(request: HttpRequest, code: str) -> HttpResponse:
-    if len(code) != 2 or not code.isalpha():  # also keeps a NUL byte away from Postgres
-        raise Http404("No such country code.")
-    country = get_object_or_404(Country, code=code.upper())
-    statements = Statement.objects.filter(
-        Q(on_behalf_of_country=country)
-        | Q(pk__in=Statement.countries.through.objects.filter(country=country).values("statement"))
-    )
+    country = get_object_or_404(Country, code=code.upper())  # the URL takes 2 letters only
+    statements = statements_about_country(country.code)
     return atom_response(
         request,
         title=f"{country.name} — {TRACKER_NAME}",

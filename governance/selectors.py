@@ -10,7 +10,7 @@ from itertools import pairwise
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import CharField, Count, F, Prefetch, Q, QuerySet
+from django.db.models import CharField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
@@ -197,14 +197,24 @@ def country_page(country: Country, tab: str = "proposals") -> dict[str, Any]:
     return context
 
 
+def ids_as_text(qs: QuerySet[Any]) -> QuerySet[Any]:
+    """Primary keys as text, for `object_id__in` against Evidence (a generic relation,
+    whose object_id is a CharField)."""
+    return qs.order_by().annotate(key=Cast("pk", output_field=CharField())).values("key")
+
+
+def statements_about_country(country_id: str) -> QuerySet[Statement]:
+    """Statements made on the country's behalf or about it (feeds and digests)."""
+    about = Statement.countries.through.objects.filter(
+        statement=OuterRef("pk"), country_id=country_id
+    )
+    return Statement.objects.filter(Q(on_behalf_of_country_id=country_id) | Exists(about))
+
+
 def documents_mentioning(country: Country) -> QuerySet[Document]:
     """Documents whose country mentions name it (published by extraction), or whose
     sentences are the evidence of its curated roles (the seed article, hand entries)."""
-    participations = (
-        Participation.objects.filter(country=country)
-        .annotate(key=Cast("pk", output_field=CharField()))
-        .values("key")
-    )
+    participations = ids_as_text(Participation.objects.filter(country=country))
     evidenced = Evidence.objects.filter(
         content_type=ContentType.objects.get_for_model(Participation),
         object_id__in=participations,

@@ -50,8 +50,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import CharField, Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import Cast
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import QueryDict
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -69,6 +68,7 @@ from governance.models import (
     Statement,
 )
 from governance.search import StatementFilterForm, StatementFilters, filtered_statements
+from governance.selectors import ids_as_text, statements_about_country
 
 logger = logging.getLogger(__name__)
 
@@ -157,11 +157,7 @@ def statements_in_scope(follow: Follow) -> QuerySet[Statement]:
         )
         return Statement.objects.filter(Exists(linked))
     if follow.country_id:
-        about = Statement.countries.through.objects.filter(
-            statement=OuterRef("pk"), country_id=follow.country_id
-        )
-        by_officials = Q(on_behalf_of_country_id=follow.country_id)
-        return Statement.objects.filter(by_officials | Exists(about))
+        return statements_about_country(follow.country_id)
     if follow.person_id:
         return Statement.objects.filter(speaker_id=follow.person_id)
     return filtered_statements(search_filters(follow.saved_search))
@@ -194,11 +190,6 @@ def new_participation_changes(follow: Follow, since: datetime) -> QuerySet[Any]:
     return history.exclude(_not_sent(follow, Kind.PARTICIPATION, "history_id"))
 
 
-def _as_keys(qs: QuerySet[Any]) -> QuerySet[Any]:
-    """Primary keys as text: Evidence.object_id is a CharField (generic relation)."""
-    return qs.order_by().annotate(key=Cast("pk", output_field=CharField())).values("key")
-
-
 def new_documents(follow: Follow, since: datetime) -> QuerySet[Document]:
     if follow.saved_search:
         return Document.objects.none()  # a saved search follows statements only
@@ -209,8 +200,8 @@ def new_documents(follow: Follow, since: datetime) -> QuerySet[Document]:
         participations = Participation.objects.filter(country_id=follow.country_id)
     else:
         participations = Participation.objects.filter(person_id=follow.person_id)
-    keys = Q(content_type=types[Participation], object_id__in=_as_keys(participations)) | Q(
-        content_type=types[Statement], object_id__in=_as_keys(statements_in_scope(follow))
+    keys = Q(content_type=types[Participation], object_id__in=ids_as_text(participations)) | Q(
+        content_type=types[Statement], object_id__in=ids_as_text(statements_in_scope(follow))
     )
     if follow.proposal_id:
         keys |= Q(content_type=types[Proposal], object_id=str(follow.proposal_id))
