@@ -6,6 +6,7 @@ review queue proper is a later, dedicated page; this is the raw admin.
 
 from __future__ import annotations
 
+import kombu.exceptions
 from django.contrib import admin, messages
 from django.contrib.contenttypes.admin import GenericTabularInline
 from django.db.models import OuterRef, Q, QuerySet, Subquery
@@ -297,7 +298,17 @@ class SourceAdmin(admin.ModelAdmin):
 
     @admin.action(description="Fetch now")
     def fetch_now(self, request: HttpRequest, queryset: QuerySet[models.Source]) -> None:
-        count = scheduling.fetch_now(list(queryset.values_list("pk", flat=True)))
+        ids = list(queryset.values_list("pk", flat=True))
+        try:
+            count = scheduling.fetch_now(ids)
+        except kombu.exceptions.OperationalError as exc:
+            self.message_user(
+                request,
+                f"{len(ids)} source(s) marked due, but the job queue (Redis) is unreachable "
+                f"({exc}); beat sends them once it is back.",
+                messages.WARNING,
+            )
+            return
         self.message_user(request, f"{count} source(s) queued for fetching.", messages.SUCCESS)
 
 

@@ -1,5 +1,5 @@
-"""Analyst pages run their queries under a statement timeout (issue: "a slow query
-degrades to a clear message, not a 500")."""
+"""Pages degrade to a clear 503 instead of a 500 or a hang: a query over the analysts'
+statement timeout, or a database that cannot be reached."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from collections.abc import Callable
 
 import psycopg2.errors
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
-from django.http import HttpRequest, HttpResponse
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 
 # Staff pages (admin, review) may legitimately run long; static files touch no database.
@@ -60,3 +61,71 @@ class AnalystQueryTimeout:
         ):
             return _TimedOut(status=503)
         return None
+
+
+# Seconds after which a client may try again while the database is unreachable.
+RETRY_AFTER = 5
+
+
+def _database_reachable() -> bool:
+    """Connect (or keep the connection) and check it; False if PostgreSQL is not there.
+
+    With CONN_HEALTH_CHECKS the persistent connection is pinged once per request anyway;
+    doing it first here costs nothing more."""
+    try:
+        connection.close_if_health_check_failed()
+        connection.ensure_connection()
+    except (OperationalError, InterfaceError):
+        connection.close_if_unusable_or_obsolete()
+        return False
+    return True
+
+
+class DatabaseUnavailable:
+    """While PostgreSQL is down (restarting, unplugged), every page answers a clear 503 at
+    once (connect_timeout bounds a server that does not answer) and recovers by itself on
+    the first request after it returns. A request that loses the database midway gets the
+    same page instead of a 500.
+
+    It sits after the session, auth and CSP middleware and renders without touching them
+    beyond the CSP nonce: the session and the user live in the unreachable database."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/static/"):
+            return self.get_response(request)
+        if not _database_reachable():
+            return self.unavailable(request)
+        response = self.get_response(request)
+        if response.status_code == 500 and not _database_reachable():
+            return self.unavailable(request)
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if (
+            isinstance(exception, (OperationalError, InterfaceError))
+            and not (isinstance(exception.__cause__, psycopg2.errors.QueryCanceled))
+            and not _database_reachable()
+        ):
+            return self.unavailable(request)
+        return None
+
+    @staticmethod
+    def unavailable(request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/"):
+            response: HttpResponse = JsonResponse(
+                {"detail": "The database is unavailable; try again shortly."}, status=503
+            )
+        else:
+            htmx = getattr(request, "htmx", None)
+            fragment = htmx and not htmx.history_restore_request
+            name = "partials/database_unavailable.html" if fragment else "database_unavailable.html"
+            # No request context: its processors would read the session and the user.
+            html = render_to_string(f"governance/{name}", {"retry_after": RETRY_AFTER})
+            response = HttpResponse(html, status=503)
+            patch_vary_headers(response, ["HX-Request"])
+        response["Retry-After"] = str(RETRY_AFTER)
+        response["Cache-Control"] = "no-store"
+        return response

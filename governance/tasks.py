@@ -8,11 +8,22 @@ from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from governance.ingest import pipeline, scheduling
 
 logger = logging.getLogger(__name__)
+
+# PostgreSQL restarting or unreachable: the task runs again later instead of failing.
+# Backoff 2, 4, 8 … 60 s with jitter; 30 retries ride out about 25 minutes.
+RETRY_WHILE_DATABASE_DOWN: dict[str, Any] = {
+    "autoretry_for": (OperationalError, InterfaceError),
+    "retry_backoff": 2,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "retry_kwargs": {"max_retries": 30},
+}
 
 
 @shared_task(name="governance.tasks.heartbeat")
@@ -30,10 +41,15 @@ def enqueue_due_sources() -> dict[str, int]:
     Postgres decides what is due. A source enqueued recently and not yet
     claimed is left alone, so a backlog does not pile up duplicates; once that
     window has passed its message is presumed lost and it is enqueued again.
+    A broker that restarted empty lost every queued message at once: then all
+    waiting sources are enqueued again on this tick.
     """
+    if scheduling.broker_forgot_its_messages():
+        forgotten = scheduling.forget_enqueued()
+        if forgotten:
+            logger.warning("the broker lost its queue; %s source(s) enqueued again", forgotten)
     ids = scheduling.mark_due_sources_enqueued(now=timezone.now())
-    for source_id in ids:
-        ingest_source.delay(source_id=source_id)
+    scheduling.send_ingest_tasks(ids)
     return {"enqueued": len(ids)}
 
 
@@ -42,6 +58,7 @@ def enqueue_due_sources() -> dict[str, int]:
     bind=True,
     # Retries are for transient errors only (timeouts, 5xx, network); see pipeline.ingest.
     max_retries=3,
+    **RETRY_WHILE_DATABASE_DOWN,
 )
 def ingest_source(self: Task, *, source_id: int) -> dict[str, Any]:
     source = pipeline.claim(source_id, due_only=True)
@@ -69,7 +86,7 @@ def ingest_source(self: Task, *, source_id: int) -> dict[str, Any]:
     }
 
 
-@shared_task(name="governance.tasks.extract_document")
+@shared_task(name="governance.tasks.extract_document", **RETRY_WHILE_DATABASE_DOWN)
 def extract_document(*, document_id: int) -> dict[str, Any]:
     """Run the extraction pipeline on a stored Document and file its Candidates."""
     from governance.extract.candidates import write_candidates
@@ -82,6 +99,8 @@ def extract_document(*, document_id: int) -> dict[str, Any]:
     published = document.published_at.date() if document.published_at else None
     try:
         extraction = extract(document.text, language=document.language, published=published)
+    except (OperationalError, InterfaceError):
+        raise  # the database, not the rules: retried (RETRY_WHILE_DATABASE_DOWN)
     except Exception as exc:
         # A rule's bug must not lose the document: it stays visible as failed, to re-run.
         logger.exception("extraction of document %s failed", document_id)
@@ -95,7 +114,7 @@ def extract_document(*, document_id: int) -> dict[str, Any]:
     return {"document": document_id, "status": "done", **counts}
 
 
-@shared_task(name="governance.tasks.send_digests")
+@shared_task(name="governance.tasks.send_digests", **RETRY_WHILE_DATABASE_DOWN)
 def send_digests(*, frequency: str) -> dict[str, Any]:
     """Beat runs this daily and weekly: one send_user_digest task per user who follows
     something at that frequency, so one slow or failing mailbox holds up no one else."""
@@ -110,7 +129,12 @@ def send_digests(*, frequency: str) -> dict[str, Any]:
     return {"frequency": frequency, "users": len(user_ids)}
 
 
-@shared_task(name="governance.tasks.send_user_digest", bind=True, max_retries=3)
+@shared_task(
+    name="governance.tasks.send_user_digest",
+    bind=True,
+    max_retries=3,
+    **RETRY_WHILE_DATABASE_DOWN,
+)
 def send_user_digest(self: Task, *, user_id: int, frequency: str) -> dict[str, Any]:
     """One user's digest. A failed send recorded nothing, so a retry (or the next run)
     sends the same items; a retry after a success finds them in the ledger."""

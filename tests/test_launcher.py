@@ -33,9 +33,18 @@ RUNNING = re.compile(r"^Tracker running at (http://\S+) ")
 
 
 class Launcher:
-    """`manage.py up` in a subprocess with DATABASE_URL/REDIS_URL removed from its env."""
+    """`manage.py up` in a subprocess with DATABASE_URL/REDIS_URL removed from its env
+    (so it starts its embedded servers), unless `environ` sets them."""
 
-    def __init__(self, var_dir: Path, *, port: int, pg_port: int, redis_port: int) -> None:
+    def __init__(
+        self,
+        var_dir: Path,
+        *,
+        port: int,
+        pg_port: int,
+        redis_port: int,
+        environ: dict[str, str] | None = None,
+    ) -> None:
         self.var_dir = var_dir
         self.pg_port = pg_port
         self.redis_port = redis_port
@@ -46,6 +55,7 @@ class Launcher:
             EMBEDDED_REDIS_PORT=str(redis_port),
             PYTHONUNBUFFERED="1",
         )
+        env.update(environ or {})
         self.lines: list[str] = []
         self.errors: list[str] = []
         self.proc = subprocess.Popen(
@@ -176,6 +186,23 @@ def test_up_serves_the_seeded_site_stops_cleanly_and_restarts_with_its_data(
         "governance.tasks.heartbeat", queue=os.environ.get("CELERY_QUEUE", "celery")
     )
     up.wait_for(r"^worker \| .*Task governance\.tasks\.heartbeat\[.*\] succeeded", 60)
+
+    # The plug pulled on each embedded server: up says so, restarts it, and the tracker
+    # carries on (tests/test_outages.py does the same to servers up does not own).
+    os.kill(EmbeddedRedis(tmp_path / "redis", port=0, log_file=Path("x")).pids()[0], 9)
+    up.wait_for(r"^up \| the embedded Redis \(127\.0\.0\.1:\d+\) stopped", 10)
+    up.wait_for(r"^up \| the embedded Redis \(127\.0\.0\.1:\d+\) is back after", 30)
+    up.wait_for(r"^worker \| .*Connected to redis://", 30)
+    Celery(broker=broker).send_task(
+        "governance.tasks.heartbeat", queue=os.environ.get("CELERY_QUEUE", "celery")
+    )
+    up.wait_for(r"^worker \| .*Task governance\.tasks\.heartbeat\[.*\] succeeded", 60)
+    postmaster = EmbeddedPostgres(tmp_path / "postgres", port=0, log_file=Path("x")).postmaster()
+    assert postmaster is not None
+    os.kill(postmaster[0].pid, 9)
+    up.wait_for(r"^up \| the embedded PostgreSQL \(127\.0\.0\.1:\d+\) stopped", 10)
+    up.wait_for(r"^up \| the embedded PostgreSQL \(127\.0\.0\.1:\d+\) is back after", 60)
+    assert SEED_FACTS[0] in requests.get(url, timeout=30).text
     # Marks that must survive a restart: a row in PostgreSQL, a key in the broker.
     with psycopg2.connect(f"postgres://postgres@127.0.0.1:{ports['pg_port']}/waic") as conn:
         conn.cursor().execute("CREATE TABLE launcher_probe AS SELECT 'kept' AS note")

@@ -65,6 +65,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A clear 503 while PostgreSQL is unreachable; inside the CSP so the page gets it.
+    "governance.middleware.DatabaseUnavailable",
     "governance.middleware.AnalystQueryTimeout",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes asks: turns a locked-out login into its lockout page.
@@ -133,6 +135,11 @@ DATABASES = {
         "CONN_HEALTH_CHECKS": True,
     }
 }
+# A server that does not answer (unplugged, firewalled) fails a connection attempt after
+# this many seconds instead of hanging the page or the task.
+DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
+    "DATABASE_CONNECT_TIMEOUT", default=3
+)
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -200,9 +207,11 @@ EXPORT_QUERY_TIMEOUT_MS = env.int("EXPORT_QUERY_TIMEOUT_MS", default=30000)
 # The cache (API rate-limit counters, shared by every web process) lives in Redis too.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "waic",
+        # Redis down must not take pages down: the cache answers "miss" quickly instead.
+        "BACKEND": "waic.cache.TolerantRedisCache",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }
 }
 
@@ -263,8 +272,17 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=180)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Longer than the hard time limit, so a running task is never redelivered.
     "visibility_timeout": CELERY_TASK_TIME_LIMIT * 2,
+    # A Redis that does not answer fails fast instead of hanging a publish.
+    "socket_connect_timeout": 5,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis down for any length of time: the worker keeps trying to reconnect (Celery's
+# default gives up after 100 attempts and the worker exits).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A task running when the connection drops finishes its work (its writes go to Postgres);
+# its message, unacknowledged, comes back after the visibility timeout and the ingest
+# task's claim makes that a no-op. (Stated, as Celery asks until 6.0 changes the default.)
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Tests give each session its own queue, so a test worker never takes a real job.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import redis
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
@@ -38,6 +39,33 @@ def mark_due_sources_enqueued(*, now: datetime, limit: int = 500) -> list[int]:
     return ids
 
 
+def broker_forgot_its_messages() -> bool:
+    """True when the broker holds no marker of ours: the first tick ever, or Redis came
+    back from a restart without its data (a Redis that keeps nothing on disk), taking
+    every queued message with it. The marker lives beside the queue, so the two are lost
+    together; a Redis that persists keeps both."""
+    client = redis.Redis.from_url(
+        settings.CELERY_BROKER_URL, socket_connect_timeout=2, socket_timeout=2
+    )
+    key = f"waic:queue-marker:{settings.CELERY_TASK_DEFAULT_QUEUE}"
+    with client:
+        return bool(client.set(key, timezone.now().isoformat(), nx=True))
+
+
+def forget_enqueued(source_ids: list[int] | None = None) -> int:
+    """Clear "enqueued" on sources whose message is lost or was never sent, so the next
+    tick enqueues them again (a source being fetched keeps its lease and is left alone).
+    A message that did survive only becomes a duplicate, which the ingest task's claim
+    turns into a no-op."""
+    now = timezone.now()
+    waiting = Source.objects.filter(enqueued_at__isnull=False).filter(
+        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+    )
+    if source_ids is not None:
+        waiting = waiting.filter(pk__in=source_ids)
+    return waiting.update(enqueued_at=None)
+
+
 def enqueue_extraction(document_ids: list[int]) -> None:
     from governance.tasks import extract_document
 
@@ -47,12 +75,24 @@ def enqueue_extraction(document_ids: list[int]) -> None:
 
 def fetch_now(source_ids: list[int]) -> int:
     """Admin "fetch now": make the sources due and enqueue them at once."""
-    from governance.tasks import ingest_source
 
     now = timezone.now()
     with transaction.atomic():
         ids = list(Source.objects.filter(pk__in=source_ids).values_list("pk", flat=True))
         Source.objects.filter(pk__in=ids).update(next_fetch_at=now, enqueued_at=now)
-        for source_id in ids:
-            ingest_source.delay_on_commit(source_id=source_id)
+    send_ingest_tasks(ids)
     return len(ids)
+
+
+def send_ingest_tasks(source_ids: list[int]) -> None:
+    """One ingest message per source. If the broker fails midway, the unsent sources are
+    marked not enqueued (they are still due, so the next beat tick sends them) and the
+    error is raised."""
+    from governance.tasks import ingest_source
+
+    for sent, source_id in enumerate(source_ids):
+        try:
+            ingest_source.delay(source_id=source_id)
+        except Exception:
+            forget_enqueued(source_ids[sent:])
+            raise

@@ -29,6 +29,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
 from waic import services
+from waic.service_watch import ServiceWatch
 
 # Seconds the web server has to answer its first request (it imports the whole project).
 READY_TIMEOUT = 120.0
@@ -211,6 +212,9 @@ class Command(BaseCommand):
         if not options["no_worker"]:
             commands["worker"] = [python, "-m", "celery", "-A", "waic", "worker"]
             commands["worker"] += ["-l", "info", "--concurrency", "2"]
+            # One worker needs no gossip or mingle with others: they only add a second to
+            # start-up and tracebacks to the log when Redis goes away.
+            commands["worker"] += ["--without-gossip", "--without-mingle"]
         if not options["no_beat"]:
             # The schedule file comes from settings (under VAR_DIR); no pidfile to go stale.
             commands["beat"] = [python, "-m", "celery", "-A", "waic", "beat", "-l", "info"]
@@ -242,10 +246,14 @@ class Command(BaseCommand):
             "", f"Tracker running at http://{_display_host(host)}:{port}/ — Ctrl-C to stop"
         )
         self.phase = "running"
+        # PostgreSQL or Redis going away is reported (and an embedded one restarted);
+        # the children reconnect by themselves.
+        watch = ServiceWatch(self.say, env, self.services)
         while not self.stop_requested:
             failure = self._dead_child()
             if failure:
                 return failure
+            watch.check()
             time.sleep(0.2)
         self.say("stopping (signal received)")
         return None
@@ -326,7 +334,8 @@ class Command(BaseCommand):
             time.sleep(0.1)
         for child in self.children:
             if child.popen.poll() is None:
-                self.say(f"{child.name} did not stop within {timeout:.0f}s; killing it")
+                why = "second stop signal" if self.force_stop else f"not stopped in {timeout:.0f}s"
+                self.say(f"killing {child.name} ({why})")
             # The whole process group: gunicorn workers, Celery pool processes.
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(child.popen.pid, signal.SIGKILL)

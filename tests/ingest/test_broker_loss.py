@@ -1,0 +1,104 @@
+"""A broker that loses its messages (Redis restarted without its data) or refuses them
+(Redis down) loses no source: Postgres says what is due, and the next tick sends it."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import kombu.exceptions
+import pytest
+import redis
+from django.conf import settings
+from django.utils import timezone
+
+from governance import tasks
+from governance.ingest import scheduling
+from governance.models import Source
+
+pytestmark = pytest.mark.django_db
+
+
+def sources(n: int) -> list[Source]:
+    return [
+        Source.objects.create(name=f"wire {i}", kind=Source.Kind.FEED, url=f"http://wire.test/{i}")
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def broker() -> redis.Redis:
+    """The session's broker, with this session's queue and marker emptied before and after."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    keys = [
+        settings.CELERY_TASK_DEFAULT_QUEUE,
+        f"waic:queue-marker:{settings.CELERY_TASK_DEFAULT_QUEUE}",
+    ]
+    client.delete(*keys)
+    yield client
+    client.delete(*keys)
+    client.close()
+
+
+def queued(broker: redis.Redis) -> int:
+    return broker.llen(settings.CELERY_TASK_DEFAULT_QUEUE)
+
+
+def test_a_broker_that_lost_its_queue_gets_every_waiting_source_again(
+    broker: redis.Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    sources(3)
+    assert tasks.enqueue_due_sources() == {"enqueued": 3}
+    assert queued(broker) == 3
+    # Sent and waiting: the next tick leaves them alone (INGEST_REENQUEUE_AFTER).
+    assert tasks.enqueue_due_sources() == {"enqueued": 0}
+
+    # What a Redis restart without persistence does: the queue and our marker are gone.
+    broker.delete(
+        settings.CELERY_TASK_DEFAULT_QUEUE,
+        f"waic:queue-marker:{settings.CELERY_TASK_DEFAULT_QUEUE}",
+    )
+    with caplog.at_level(logging.WARNING, logger="governance.tasks"):
+        assert tasks.enqueue_due_sources() == {"enqueued": 3}
+    assert "the broker lost its queue; 3 source(s) enqueued again" in caplog.text
+    assert queued(broker) == 3
+    assert tasks.enqueue_due_sources() == {"enqueued": 0}  # and the marker is back
+
+
+def test_a_source_being_fetched_keeps_its_claim_when_the_queue_is_lost(broker: redis.Redis) -> None:
+    fetching, waiting = sources(2)
+    assert tasks.enqueue_due_sources() == {"enqueued": 2}
+    Source.objects.filter(pk=fetching.pk).update(
+        lease_expires_at=timezone.now() + timedelta(minutes=5)
+    )
+    assert scheduling.forget_enqueued() == 1
+    assert Source.objects.get(pk=fetching.pk).enqueued_at is not None
+    assert Source.objects.get(pk=waiting.pk).enqueued_at is None
+
+
+def test_sources_not_sent_when_the_broker_fails_midway_are_due_at_the_next_tick(
+    broker: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    made = sources(4)
+    send = tasks.ingest_source.delay
+    calls = []
+
+    def failing_after_two(**kwargs: int) -> object:
+        calls.append(kwargs["source_id"])
+        if len(calls) > 2:
+            raise kombu.exceptions.OperationalError("Error 111 connecting to the broker")
+        return send(**kwargs)
+
+    monkeypatch.setattr(tasks.ingest_source, "delay", failing_after_two)
+    with pytest.raises(kombu.exceptions.OperationalError):
+        tasks.enqueue_due_sources()
+    sent, unsent = calls[:2], [s.pk for s in made if s.pk not in calls[:2]]
+    assert queued(broker) == 2
+    assert set(
+        Source.objects.filter(enqueued_at__isnull=False).values_list("pk", flat=True)
+    ) == set(sent)
+
+    monkeypatch.setattr(tasks.ingest_source, "delay", send)
+    assert tasks.enqueue_due_sources() == {"enqueued": 2}  # the two it could not send
+    assert queued(broker) == 4
+    assert set(unsent) == set(Source.objects.values_list("pk", flat=True)) - set(sent)

@@ -1,0 +1,50 @@
+"""Redis down: the cache (the API's rate-limit counters) answers "miss" at once, so pages
+and the API keep working (issue #8, scenario 2)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.core.cache import caches
+from django.test import Client
+
+from waic.services import free_port
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def unreachable_cache(settings: object) -> None:
+    # A port nobody listens on: connections are refused, as when Redis is stopped.
+    location = f"redis://127.0.0.1:{free_port()}/0"
+    settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": location}}
+
+
+def test_an_unreachable_cache_misses_and_forgets_quickly(unreachable_cache: None) -> None:
+    cache = caches["default"]
+    started = time.monotonic()
+    assert cache.get("k") is None
+    assert cache.get("k", "fallback") == "fallback"
+    assert cache.get("k", default="fallback") == "fallback"
+    cache.set("k", 1)
+    assert cache.add("k", 1) is False
+    assert cache.get_many(["a", "b"]) == {}
+    assert cache.set_many({"a": 1, "b": 2}) == ["a", "b"]  # Django's "could not set" list
+    assert cache.delete("k") is False
+    assert cache.has_key("k") is False
+    assert time.monotonic() - started < 2
+
+
+def test_pages_and_the_api_answer_while_redis_is_down(unreachable_cache: None) -> None:
+    client = Client()
+    for path in ("/", "/statements/", "/api/statements", "/api/countries"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+
+
+def test_a_reachable_cache_still_caches() -> None:
+    cache = caches["default"]
+    cache.set("outage-probe", 42, 10)
+    assert cache.get("outage-probe") == 42
+    cache.delete("outage-probe")

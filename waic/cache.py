@@ -1,0 +1,63 @@
+"""Django's Redis cache, made to fail soft: while Redis is unreachable a read is a miss and
+a write does nothing, after at most the socket timeouts in CACHES' OPTIONS.
+
+The cache holds nothing that must survive (API rate-limit counters), so pages keep working
+through a Redis outage; the API's rate limit is lifted until Redis returns, and the log
+says so once a minute per process instead of on every request.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger(__name__)
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+WARN_EVERY = 60.0
+_last_warning = 0.0
+
+
+def _warn(operation: str, exc: Exception) -> None:
+    global _last_warning
+    now = time.monotonic()
+    if now - _last_warning >= WARN_EVERY:
+        _last_warning = now
+        logger.warning("cache unavailable (%s failed: %s); serving without it", operation, exc)
+
+
+def _soft(method: Callable[..., Any], fallback: Callable[..., Any]) -> Callable[..., Any]:
+    """`method`, answering fallback(*args, **kwargs) when Redis cannot be reached."""
+
+    @functools.wraps(method)
+    def soft(self: RedisCache, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except UNREACHABLE as exc:
+            _warn(method.__name__, exc)
+            return fallback(*args, **kwargs)
+
+    return soft
+
+
+def _default(key: Any, default: Any = None, *args: Any, **kwargs: Any) -> Any:
+    return kwargs.get("default", default)
+
+
+class TolerantRedisCache(RedisCache):
+    get = _soft(RedisCache.get, _default)
+    get_many = _soft(RedisCache.get_many, lambda *a, **k: {})
+    has_key = _soft(RedisCache.has_key, lambda *a, **k: False)
+    add = _soft(RedisCache.add, lambda *a, **k: False)
+    set = _soft(RedisCache.set, lambda *a, **k: None)
+    # Django's contract: the keys that could not be set.
+    set_many = _soft(RedisCache.set_many, lambda data, *a, **k: list(data))
+    touch = _soft(RedisCache.touch, lambda *a, **k: False)
+    delete = _soft(RedisCache.delete, lambda *a, **k: False)
+    delete_many = _soft(RedisCache.delete_many, lambda *a, **k: None)
