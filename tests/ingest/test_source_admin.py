@@ -61,8 +61,7 @@ def test_changelist_shows_health_and_fetch_now_queues(
 
     sent: list[int] = []
     monkeypatch.setattr(
-        "governance.tasks.ingest_source.delay_on_commit",
-        lambda *, source_id: sent.append(source_id),
+        "governance.tasks.ingest_source.delay", lambda *, source_id: sent.append(source_id)
     )
     later = timezone.now() + dt.timedelta(hours=5)
     Source.objects.update(next_fetch_at=later)
@@ -75,6 +74,35 @@ def test_changelist_shows_health_and_fetch_now_queues(
     assert sent == [ok.pk]
     ok.refresh_from_db()
     assert ok.next_fetch_at <= timezone.now()
+
+
+def test_fetch_now_with_the_queue_unreachable_says_so_and_leaves_the_source_due(
+    admin_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kombu.exceptions
+
+    source = Source.objects.create(
+        name="Wire",
+        kind="feed",
+        url="https://a.example/feed",
+        next_fetch_at=timezone.now() + dt.timedelta(hours=5),
+    )
+
+    def unreachable(**kwargs: int) -> None:
+        raise kombu.exceptions.OperationalError("Error 111 connecting to 127.0.0.1:6379.")
+
+    monkeypatch.setattr("governance.tasks.ingest_source.delay", unreachable)
+    response = admin_client.post(
+        reverse("admin:governance_source_changelist"),
+        {"action": "fetch_now", "_selected_action": [source.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "marked due, but the job queue (Redis) is unreachable" in page
+    source.refresh_from_db()
+    # Due, and not marked as sent: the next beat tick enqueues it.
+    assert source.next_fetch_at <= timezone.now() and source.enqueued_at is None
 
 
 def test_runs_are_read_only_in_the_admin(admin_client: Client) -> None:
