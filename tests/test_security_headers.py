@@ -54,3 +54,26 @@ def test_every_kind_of_response_carries_the_policy(
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
     assert response["X-Frame-Options"] == "DENY"
+
+
+def test_csrf_failure_page_carries_the_policy_and_no_inline_style() -> None:
+    """Django's built-in CSRF failure page has an inline <style> the policy blocks; the
+    project's 403_csrf.html replaces it (the browser crawl found it)."""
+    response = Client(enforce_csrf_checks=True).post("/accounts/logout/")
+    assert response.status_code == 403
+    assert "default-src 'self'" in response["Content-Security-Policy"]
+    body = response.content.decode()
+    assert "Form not accepted" in body
+    assert "<style" not in body and " style=" not in body
+
+
+def test_admin_history_page_has_no_inline_style(clients: dict[str, Client]) -> None:
+    """django-simple-history's list template styled its paginator inline; the project's
+    copy does not (the browser crawl found it on every history page)."""
+    from tests.factories import ProposalFactory
+
+    proposal = ProposalFactory()
+    response = clients["staff"].get(f"/admin/governance/proposal/{proposal.pk}/history/")
+    assert response.status_code == 200
+    assert 'id="change-history"' in response.content.decode()
+    assert " style=" not in response.content.decode()

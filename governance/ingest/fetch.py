@@ -23,6 +23,7 @@ module replaces it; addresses.py keeps its list of extra special-purpose ranges.
 from __future__ import annotations
 
 import contextlib
+import io
 import re
 import socket
 import threading
@@ -333,16 +334,18 @@ def _pin(attempt: _Attempt, url: str) -> addresses.IPAddress:
 def _read_body(response: requests.Response, attempt: _Attempt, limit: int) -> bytes:
     length = response.headers.get("Content-Length", "")
     if length.isdigit() and int(length) > limit:
-        raise _too_large(response, limit, f"announced {int(length)} bytes")
-    body = bytearray()
+        raise _too_large(response, limit, f"announced {int(length)} bytes, more")
+    # BytesIO, not bytearray + bytes(): getvalue() hands over its buffer without a copy,
+    # so a body at the cap costs the cap once, not twice.
+    body = io.BytesIO()
     for chunk in response.iter_content(chunk_size=_CHUNK):  # decoded, in bounded steps
-        body += chunk
-        if len(body) > limit:
+        body.write(chunk)
+        if body.tell() > limit:
             raise _too_large(response, limit, "the decoded body is larger")
         _time_left(attempt)
     # The watchdog can end a body without a length in what looks like a clean EOF.
     _time_left(attempt)
-    return bytes(body)
+    return body.getvalue()
 
 
 def _time_left(attempt: _Attempt) -> float:

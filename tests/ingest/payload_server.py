@@ -25,6 +25,8 @@ class Route:
     delay: float = 0.0
     # Send the body with chunked transfer encoding (needed for generator bodies).
     chunked: bool = False
+    # Send no length at all: the body ends when the server closes the connection.
+    close_delimited: bool = False
     # Answer 304 when the request's If-None-Match equals this ETag.
     etag: str = ""
     hits: int = 0
@@ -66,7 +68,9 @@ class PayloadServer:
                 if route.etag:
                     self.send_header("ETag", route.etag)
                 try:
-                    if route.chunked or callable(route.body):
+                    if route.close_delimited:
+                        self._send_until_close(route)
+                    elif route.chunked or callable(route.body):
                         self._send_chunked(route)
                     else:
                         self.send_header("Content-Length", str(len(route.body)))
@@ -74,6 +78,16 @@ class PayloadServer:
                         self.wfile.write(route.body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up, as it should
+
+            def _send_until_close(self, route: Route) -> None:
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+                chunks = route.body() if callable(route.body) else iter([route.body])
+                for chunk in chunks:
+                    if server._stopping.is_set():
+                        return
+                    self.wfile.write(chunk)
 
             def _send_chunked(self, route: Route) -> None:
                 self.send_header("Transfer-Encoding", "chunked")

@@ -314,6 +314,34 @@ def test_body_at_the_limit_is_accepted(payload_server: PayloadServer, allow_loop
     assert len(fetch(payload_server.url("/exact"), max_bytes=1000).content) == 1000
 
 
+def test_body_at_the_limit_is_held_once_not_copied(
+    payload_server: PayloadServer, allow_loopback: None
+):
+    # The body used to be collected in a bytearray and copied into bytes at the end,
+    # so an accepted body near the cap briefly cost twice the cap.
+    limit = 4 << 20
+    payload_server.add("/at-limit", body=b"y" * limit)
+    tracemalloc.start()
+    try:
+        content = fetch(payload_server.url("/at-limit"), max_bytes=limit).content
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(content) == limit
+    assert peak < 1.5 * limit
+
+
+def test_body_without_a_length_stops_at_the_limit(
+    payload_server: PayloadServer, allow_loopback: None
+):
+    # No Content-Length and no chunking: the body ends when the server closes.
+    payload_server.add("/unsized", body=b"z" * (8 << 20), close_delimited=True)
+    error = expect_failure(
+        FailureReason.TOO_LARGE, lambda: fetch(payload_server.url("/unsized"), max_bytes=1 << 20)
+    )
+    assert "decoded body is larger than the 1048576-byte limit" in error.message
+
+
 def test_oversized_content_length_is_refused_before_reading(
     payload_server: PayloadServer, allow_loopback: None
 ):
@@ -321,7 +349,7 @@ def test_oversized_content_length_is_refused_before_reading(
     error = expect_failure(
         FailureReason.TOO_LARGE, lambda: fetch(payload_server.url("/big"), max_bytes=1_000_000)
     )
-    assert "announced 2000000 bytes" in error.message
+    assert "announced 2000000 bytes, more than the 1000000-byte limit" in error.message
     assert error.http_status == 200
 
 
