@@ -10,17 +10,19 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.db import close_old_connections, connection
+from django.utils import timezone
 
 from governance.models import Document, IngestRun, Source
 from governance.tasks import enqueue_due_sources, ingest_source
 from tests.ingest.feeds import rss
 from tests.ingest.payload_server import PayloadServer
 from tests.ingest.test_jobs import wait_until
-from tests.ingest.worker import Worker
+from tests.ingest.worker import Beat, Worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.jobs]
 
@@ -117,4 +119,32 @@ def test_two_beats_ticking_together_enqueue_each_source_once(
     wait_until(lambda: finished(sources), timeout=60, what="every source's run")
     # Later ticks of both beats find nothing due: no second fetch.
     assert enqueue_due_sources() == {"enqueued": 0}
+    assert_each_fetched_and_stored_once(payload_server, sources)
+
+
+def test_two_beat_processes_fetch_nothing_twice(
+    two_workers: tuple[Worker, Worker], payload_server: PayloadServer, tmp_path: Path
+) -> None:
+    """Two real `celery beat` processes, each ticking every second, with two workers."""
+    sources = slow_feeds(payload_server)
+    Source.objects.update(next_fetch_at=timezone.now() + timedelta(days=1))
+    beats = [Beat(tmp_path, INGEST_BEAT_INTERVAL="1").start() for _ in range(2)]
+
+    def ticks() -> list[int]:
+        return [beat.log().count("Sending due task enqueue-due-sources") for beat in beats]
+
+    try:
+        wait_until(lambda: min(ticks()) >= 1, timeout=30, what="both beats ticking")
+        Source.objects.update(next_fetch_at=timezone.now())  # all due at once, for both
+        wait_until(lambda: finished(sources), timeout=60, what="every source's run")
+        # Both keep ticking: nothing is due any more, nothing is fetched again.
+        seen = ticks()
+        wait_until(
+            lambda: all(now >= then + 3 for now, then in zip(ticks(), seen, strict=True)),
+            timeout=30,
+            what="three more ticks of each beat",
+        )
+    finally:
+        for beat in beats:
+            beat.stop()
     assert_each_fetched_and_stored_once(payload_server, sources)

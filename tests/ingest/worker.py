@@ -45,32 +45,26 @@ class Worker:
         }
         self.process: subprocess.Popen[bytes] | None = None
 
+    # What the log says once the process serves.
+    ready = r"celery@\S+ ready|\S+@\S+ ready\."
+
+    def command(self) -> list[str]:
+        return [
+            *("worker", "--loglevel", "info", "--concurrency", "1"),
+            *("--hostname", f"{self.name}@%h", "--without-gossip", "--without-mingle"),
+        ]
+
     def start(self, timeout: float = 60.0) -> Worker:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.ingest.guarded_celery",
-                "-A",
-                "waic",
-                "worker",
-                "--loglevel",
-                "info",
-                "--concurrency",
-                "1",
-                "--hostname",
-                f"{self.name}@%h",
-                "--without-gossip",
-                "--without-mingle",
-            ],
+            [sys.executable, "-m", "tests.ingest.guarded_celery", "-A", "waic", *self.command()],
             cwd=ROOT,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.wait_for_log(r"celery@\S+ ready|\S+@\S+ ready\.", timeout)
+        self.wait_for_log(self.ready, timeout)
         return self
 
     def log(self) -> str:
@@ -103,3 +97,14 @@ class Worker:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class Beat(Worker):
+    """A real `celery beat` process with its own schedule file (two may run at once, as
+    when one is started by mistake); set INGEST_BEAT_INTERVAL through its environment."""
+
+    ready = r"beat: Starting\.\.\."
+
+    def command(self) -> list[str]:
+        schedule = self.log_path.with_suffix(".schedule")
+        return ["beat", "--loglevel", "info", "--schedule", str(schedule)]
