@@ -17,6 +17,7 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -247,27 +248,37 @@ def ingest(
 
     `on_stored` gets the ids of new and changed documents (to enqueue extraction).
     """
+    # Committed at once, outside what follows: a worker killed mid-attempt leaves this
+    # "running" run, and the next claim records it as WORKER_LOST.
     run = IngestRun.objects.create(source=source)
     retry = False
     try:
         collected = collect(source, prefetched=prefetched, progress=progress)
-        stored = store_documents(collected.documents, source)
-        run.outcome = _outcome(collected, stored)
-        run.http_status = collected.http_status
-        run.documents_new = len(stored.new)
-        run.documents_updated = len(stored.updated)
-        run.documents_duplicate = stored.duplicate
-        run.documents_failed = stored.failed
-        run.warnings = "\n".join(collected.warnings + stored.warnings)
-        run.details = {"new": stored.new, "updated": stored.updated}
-        if run.outcome == IngestRun.Outcome.FAILED:
-            run.failure_reason = FailureReason.EMPTY
-            run.error = "No entry could be stored; see the warnings."
-            _failed(source, run.error, timezone.now(), retry=False)
-        else:
-            _succeeded(source, collected, timezone.now())
-        if on_stored and stored.changed_ids:
-            on_stored(stored.changed_ids)
+        # The documents, the source's next fetch and the finished run commit together. A
+        # worker killed before the commit leaves the source due and claimed, and the fetch
+        # after the lease lapses stores every document and hands it to extraction. Stored
+        # one commit at a time, a kill mid-store left documents that the re-fetch counted
+        # as duplicates, never to be extracted (found by bench/worker_crash.py).
+        with transaction.atomic():
+            stored = store_documents(collected.documents, source)
+            run.outcome = _outcome(collected, stored)
+            run.http_status = collected.http_status
+            run.documents_new = len(stored.new)
+            run.documents_updated = len(stored.updated)
+            run.documents_duplicate = stored.duplicate
+            run.documents_failed = stored.failed
+            run.warnings = "\n".join(collected.warnings + stored.warnings)
+            run.details = {"new": stored.new, "updated": stored.updated}
+            if run.outcome == IngestRun.Outcome.FAILED:
+                run.failure_reason = FailureReason.EMPTY
+                run.error = "No entry could be stored; see the warnings."
+                _failed(source, run.error, timezone.now(), retry=False)
+            else:
+                _succeeded(source, collected, timezone.now())
+            if on_stored and stored.changed_ids:
+                on_stored(stored.changed_ids)  # enqueues on commit (delay_on_commit)
+            _finish(run)
+        return Attempt(run=run)
     except IngestError as exc:
         retry = allow_retry and exc.transient
         run.outcome = IngestRun.Outcome.FAILED
@@ -287,6 +298,14 @@ def ingest(
         run.failure_reason = FailureReason.INTERNAL_ERROR
         run.error = f"{type(exc).__name__}: {exc}"
         _failed(source, run.error, timezone.now(), retry=False)
+    # Whatever the attempt had stored was rolled back with it.
+    run.documents_new = run.documents_updated = run.documents_duplicate = 0
+    run.documents_failed = 0
+    run.details = {}
+    _finish(run)
+    return Attempt(run=run, retry=retry)
+
+
+def _finish(run: IngestRun) -> None:
     run.finished_at = timezone.now()
     run.save()
-    return Attempt(run=run, retry=retry)

@@ -38,6 +38,9 @@ class PayloadServer:
 
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
+        # Requests being answered now: client port -> (path, monotonic start), so a test
+        # can tell which request a given client socket is waiting on.
+        self.in_flight: dict[int, tuple[str, float]] = {}
         self._stopping = threading.Event()
         server = self
 
@@ -54,6 +57,14 @@ class PayloadServer:
                     return
                 route.hits += 1
                 route.request_headers.append(dict(self.headers))
+                port = self.client_address[1]
+                server.in_flight[port] = (self.path, time.monotonic())
+                try:
+                    self._answer(route)
+                finally:
+                    server.in_flight.pop(port, None)
+
+            def _answer(self, route: Route) -> None:
                 if route.delay and server._stopping.wait(route.delay):
                     return
                 if route.etag and self.headers.get("If-None-Match") == route.etag:

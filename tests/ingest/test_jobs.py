@@ -6,11 +6,14 @@ Workers run in subprocesses behind the loopback guard, against the test database
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from django.utils import timezone
 
 from governance.ingest.errors import FailureReason
@@ -18,7 +21,7 @@ from governance.models import Document, IngestRun, Source
 from governance.tasks import enqueue_due_sources
 from tests.ingest.feeds import PARAGRAPHS, article, rss
 from tests.ingest.payload_server import PayloadServer, drip, endless
-from tests.ingest.worker import Worker
+from tests.ingest.worker import Worker, waiting_on
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.jobs]
 
@@ -191,4 +194,70 @@ def test_killed_worker_loses_no_source_and_duplicates_nothing(
         second.stop()
     assert Document.objects.count() == 1
     lost = source.runs.get(failure_reason=FailureReason.WORKER_LOST)
+    assert lost.outcome == "failed"
+
+
+def test_killed_pool_child_is_replaced_and_its_source_fetched_once_the_lease_lapses(
+    tmp_path: Path, payload_server: PayloadServer, settings: object
+) -> None:
+    """A pool child SIGKILLed mid-fetch: the main process replaces it, Celery requeues the
+    message (reject_on_worker_lost), and whether that delivery or a later beat tick comes
+    once the lease has lapsed, the source is fetched again, once, and nothing else twice."""
+    settings.INGEST_REENQUEUE_AFTER = 1
+    queue = os.environ["CELERY_QUEUE"]
+    # Extraction (spaCy loading in each new child) is not under test: the worker sends
+    # it to a queue of its own that nothing consumes, deleted afterwards.
+    parked = f"{queue}-parked"
+    sources = {}
+    for n in range(4):
+        path = f"/child/{n}.xml"
+        entry = {"title": f"Story {n}", "link": f"http://wire.test/child/{n}"}
+        entry["content"] = f"{PARAGRAPHS[n % 3]} Story {n}."
+        payload_server.add(path, body=rss([entry]), delay=1.5)
+        sources[path] = new_source(payload_server, path)
+    worker = Worker(
+        tmp_path,
+        concurrency=2,
+        args=["--queues", queue],
+        CELERY_QUEUE=parked,
+        INGEST_LEASE_SECONDS="4",
+        INGEST_FETCH_DEADLINE="20",
+    ).start()
+    try:
+        assert enqueue_due_sources() == {"enqueued": 4}
+        fetching: dict[int, list[str]] = {}
+
+        def a_child_mid_fetch() -> bool:
+            children = worker.pool_children()
+            fetching.update({c.pid: waiting_on(c, payload_server, 1.0) for c in children})
+            return any(fetching.values())
+
+        wait_until(a_child_mid_fetch, timeout=20, what="a pool child mid-fetch")
+        pid, (path,) = next((pid, paths) for pid, paths in fetching.items() if paths)
+        os.kill(pid, signal.SIGKILL)
+        killed = sources.pop(path)
+        wait_until(
+            lambda: len([c for c in worker.pool_children() if c.pid != pid]) == 2,
+            what="the main process to replace the child",
+        )
+
+        def refetched() -> bool:
+            enqueue_due_sources()  # beat ticking
+            return killed.runs.filter(outcome="new").exists()
+
+        wait_until(refetched, what="the killed child's source to be fetched again")
+        wait_until(
+            lambda: all(s.runs.filter(outcome="new").exists() for s in sources.values()),
+            what="the other sources",
+        )
+        time.sleep(1)  # a late duplicate delivery would be handled by now
+        assert worker.process.poll() is None
+    finally:
+        worker.stop()
+        redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(parked)
+    assert payload_server.routes[path].hits == 2
+    assert [payload_server.routes[p].hits for p in sources] == [1, 1, 1]
+    assert Document.objects.count() == 4
+    assert IngestRun.objects.filter(outcome="new").count() == 4
+    lost = killed.runs.get(failure_reason=FailureReason.WORKER_LOST)
     assert lost.outcome == "failed"

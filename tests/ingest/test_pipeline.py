@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from governance.ingest import pipeline
 from governance.ingest.errors import FailureReason
+from governance.ingest.store import StoreResult, store_document
 from governance.models import Document, IngestRun, Source
 from tests.ingest.feeds import PARAGRAPHS, article, rss
 from tests.ingest.payload_server import PayloadServer
@@ -223,6 +224,46 @@ def test_extraction_is_handed_new_and_changed_documents(payload_server: PayloadS
     assert sorted(handed[0]) == sorted(Document.objects.values_list("pk", flat=True))
     run(Source.objects.get(pk=source.pk), on_stored=handed.append)
     assert len(handed) == 1  # nothing new, nothing handed
+
+
+class Killed(BaseException):
+    """A SIGKILL as the database sees it: the connection goes, nothing more is written."""
+
+
+@pytest.mark.parametrize("where", ["mid-store", "rescheduling", "handing to extraction"])
+def test_a_worker_killed_while_storing_leaves_the_documents_to_the_next_fetch(
+    payload_server: PayloadServer, monkeypatch: pytest.MonkeyPatch, settings: object, where: str
+) -> None:
+    payload_server.add("/feed.xml", body=rss(items(payload_server, 2)))
+    source = feed_source(payload_server)
+
+    def store_one_then_die(parsed: list, src: Source) -> None:
+        store_document(parsed[0], src, StoreResult())
+        raise Killed
+
+    def die(*args: object, **kwargs: object) -> None:
+        raise Killed
+
+    with monkeypatch.context() as patched:
+        if where == "mid-store":
+            patched.setattr(pipeline, "store_documents", store_one_then_die)
+        elif where == "rescheduling":
+            patched.setattr(pipeline, "_succeeded", die)
+        with pytest.raises(Killed):
+            run(source, on_stored=die)
+    # Nothing of the attempt stayed but its "running" run and the source's claim...
+    assert Document.objects.count() == 0
+    source.refresh_from_db()
+    assert source.lease_expires_at > timezone.now() and source.next_fetch_at <= timezone.now()
+    assert source.runs.get().outcome == IngestRun.Outcome.RUNNING
+    # ...so the fetch after the lease lapses stores both and hands both to extraction.
+    later = timezone.now() + dt.timedelta(seconds=settings.INGEST_LEASE_SECONDS + 1)
+    handed: list[list[int]] = []
+    refetch = pipeline.ingest(pipeline.claim(source.pk, now=later), on_stored=handed.extend)
+    assert (refetch.run.outcome, refetch.run.documents_new) == ("new", 2)
+    assert sorted(handed) == sorted(Document.objects.values_list("pk", flat=True))
+    lost = source.runs.get(failure_reason=FailureReason.WORKER_LOST)
+    assert lost.outcome == IngestRun.Outcome.FAILED
 
 
 def test_unexpected_error_is_recorded_not_raised(

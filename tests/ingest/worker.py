@@ -13,11 +13,14 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import quote
 
 import psutil
 from django.db import connection
+
+from tests.ingest.payload_server import PayloadServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,8 +36,13 @@ def test_database_url() -> str:
 
 
 class Worker:
-    def __init__(self, log_dir: Path, **env: str) -> None:
+    def __init__(
+        self, log_dir: Path, *, concurrency: int = 1, args: Sequence[str] = (), **env: str
+    ) -> None:
+        """`concurrency` pool children (prefork); `args` go to `celery worker` as given."""
         self.name = f"test-{uuid.uuid4().hex[:8]}"
+        self.concurrency = concurrency
+        self.args = list(args)
         self.log_path = log_dir / f"{self.name}.log"
         self.env = {
             **os.environ,
@@ -50,8 +58,9 @@ class Worker:
 
     def command(self) -> list[str]:
         return [
-            *("worker", "--loglevel", "info", "--concurrency", "1"),
+            *("worker", "--loglevel", "info", "--concurrency", str(self.concurrency)),
             *("--hostname", f"{self.name}@%h", "--without-gossip", "--without-mingle"),
+            *self.args,
         ]
 
     def start(self, timeout: float = 60.0) -> Worker:
@@ -108,3 +117,22 @@ class Beat(Worker):
     def command(self) -> list[str]:
         schedule = self.log_path.with_suffix(".schedule")
         return ["beat", "--loglevel", "info", "--schedule", str(schedule)]
+
+
+def waiting_on(proc: psutil.Process, server: PayloadServer, fresher_than: float) -> list[str]:
+    """Paths `proc` is waiting on `server` for, asked less than `fresher_than` seconds ago.
+
+    The client socket's port names the server's request. With a delayed route, a young
+    request means the fetch is still in progress: a kill now lands mid-fetch.
+    """
+    try:
+        connections = proc.net_connections(kind="tcp")
+    except psutil.Error:
+        return []
+    now, paths = time.monotonic(), []
+    for conn in connections:
+        if conn.raddr and conn.raddr.port == server.port:
+            request = server.in_flight.get(conn.laddr.port)
+            if request and now - request[1] < fresher_than:
+                paths.append(request[0])
+    return paths
