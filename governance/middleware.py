@@ -13,6 +13,8 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 
+from governance.database_errors import database_unavailable
+
 # Staff pages (admin, review) may legitimately run long; static files touch no database.
 EXEMPT_PREFIXES = ("/admin/", "/static/")
 
@@ -104,11 +106,7 @@ class DatabaseUnavailable:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if (
-            isinstance(exception, (OperationalError, InterfaceError))
-            and not (isinstance(exception.__cause__, psycopg2.errors.QueryCanceled))
-            and not _database_reachable()
-        ):
+        if database_unavailable(exception) and not _database_reachable():
             return self.unavailable(request)
         return None
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 import random
+from datetime import datetime
 from typing import Any
 
 from celery import Task, shared_task
+from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
@@ -60,16 +62,28 @@ def enqueue_due_sources() -> dict[str, int]:
     max_retries=3,
     **RETRY_WHILE_DATABASE_DOWN,
 )
-def ingest_source(self: Task, *, source_id: int) -> dict[str, Any]:
-    source = pipeline.claim(source_id, due_only=True)
+def ingest_source(self: Task, *, source_id: int, resume_lease: str | None = None) -> dict[str, Any]:
+    resume = datetime.fromisoformat(resume_lease) if resume_lease else None
+    source = pipeline.claim(source_id, due_only=True, resume=resume)
     if source is None:
         # Another worker holds it, or a duplicate delivery came after the fetch finished.
         logger.info("source %s is being fetched elsewhere or not due; skipped", source_id)
         return {"source": source_id, "outcome": "claimed elsewhere or not due"}
     allow_retry = self.request.retries < self.max_retries
-    attempt = pipeline.ingest(
-        source, allow_retry=allow_retry, on_stored=scheduling.enqueue_extraction
-    )
+    try:
+        attempt = pipeline.ingest(
+            source, allow_retry=allow_retry, on_stored=scheduling.enqueue_extraction
+        )
+    except (OperationalError, InterfaceError) as exc:
+        # PostgreSQL went away mid-attempt. The retry takes this attempt's lease back as
+        # soon as the database is back, rather than waiting for the lease to lapse.
+        assert source.lease_expires_at is not None
+        raise self.retry(
+            exc=exc,
+            kwargs={"source_id": source_id, "resume_lease": source.lease_expires_at.isoformat()},
+            countdown=get_exponential_backoff_interval(2, self.request.retries, 60, True),
+            max_retries=RETRY_WHILE_DATABASE_DOWN["retry_kwargs"]["max_retries"],
+        ) from exc
     run = attempt.run
     if attempt.retry:
         # Exponential backoff with full jitter (what Celery's retry_backoff would compute).

@@ -18,6 +18,7 @@ class FailureReason(models.TextChoices):
     PARSE_ERROR = "parse_error", "Could not parse"
     EMPTY = "empty", "No text found"
     WORKER_LOST = "worker_lost", "Worker lost mid-run"
+    DATABASE_UNAVAILABLE = "database_unavailable", "Database unavailable mid-run"
     INTERNAL_ERROR = "internal_error", "Internal error"
 
 

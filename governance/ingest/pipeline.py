@@ -17,7 +17,7 @@ from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -58,29 +58,46 @@ class Attempt:
     retry: bool = False  # a transient failure the caller may retry soon
 
 
-def claim(source_id: int, *, now: datetime | None = None, due_only: bool = False) -> Source | None:
+def claim(
+    source_id: int,
+    *,
+    now: datetime | None = None,
+    due_only: bool = False,
+    resume: datetime | None = None,
+) -> Source | None:
     """Take the source's lease if nobody holds it (compare-and-set); None if taken.
 
     `due_only` (the ingest task): also only while the source is due, so a
     duplicate or redelivered message arriving after the fetch finished (which moved
     `next_fetch_at` on) fetches nothing. A worker killed mid-fetch never moved it, so
-    its redelivered message still claims the source once the lease lapses."""
+    its redelivered message still claims the source once the lease lapses.
+
+    `resume`: the lease an attempt took before PostgreSQL went away under it. The task's
+    retry takes its own lease back at once instead of waiting for it to lapse."""
     now = now or timezone.now()
     lease = timedelta(seconds=settings.INGEST_LEASE_SECONDS)
     candidates = Source.objects.filter(pk=source_id)
     if due_only:
         candidates = candidates.filter(next_fetch_at__lte=now)
-    taken = candidates.filter(
-        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
-    ).update(lease_expires_at=now + lease)
+    free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+    if resume is not None:
+        free |= Q(lease_expires_at=resume)
+    taken = candidates.filter(free).update(lease_expires_at=now + lease)
     if not taken:
         return None
-    # A run still "running" now belonged to a worker that died holding the lease.
+    # A run still "running" now belonged to a worker that died holding the lease, or to
+    # the attempt the database outage cut short.
+    reason, error = (
+        FailureReason.WORKER_LOST,
+        ("The worker stopped before finishing; the source was fetched again later."),
+    )
+    if resume is not None:
+        reason, error = (
+            FailureReason.DATABASE_UNAVAILABLE,
+            ("The database went away during the run; the task fetched again once it was back."),
+        )
     IngestRun.objects.filter(source_id=source_id, outcome=IngestRun.Outcome.RUNNING).update(
-        outcome=IngestRun.Outcome.FAILED,
-        failure_reason=FailureReason.WORKER_LOST,
-        error="The worker stopped before finishing; the source was fetched again later.",
-        finished_at=now,
+        outcome=IngestRun.Outcome.FAILED, failure_reason=reason, error=error, finished_at=now
     )
     return Source.objects.filter(pk=source_id).first()
 
@@ -286,6 +303,10 @@ def ingest(
         run.http_status = exc.http_status
         run.error = exc.message + (" (will retry)" if retry else "")
         _failed(source, str(exc), timezone.now(), retry=retry)
+    except (OperationalError, InterfaceError):
+        # PostgreSQL went away: nothing can be recorded now. The task retries and resumes
+        # its claim (see claim's `resume`); the run stays "running" until then.
+        raise
     except SoftTimeLimitExceeded:
         run.outcome = IngestRun.Outcome.FAILED
         run.failure_reason = FailureReason.TIMEOUT

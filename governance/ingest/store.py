@@ -18,6 +18,7 @@ from typing import Any
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
+from governance.database_errors import database_unavailable
 from governance.ingest.parse import ParsedDocument
 from governance.models import Document, Source
 
@@ -106,6 +107,8 @@ def store_document(parsed: ParsedDocument, source: Source, result: StoreResult) 
         # Another worker stored the same URL or text between our check and insert.
         result.duplicate += 1
     except DatabaseError as exc:
+        if database_unavailable(exc):
+            raise  # PostgreSQL went away: not this document's fault (the task retries)
         result.failed += 1
         result.warnings.append(f"Could not store {values['url'] or values['title']!r}: {exc}")
         logger.warning("storing %s failed", values["url"] or values["title"], exc_info=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import psycopg2
 import pytest
 from django.utils import timezone
 
@@ -200,6 +201,52 @@ def test_claim_is_exclusive_and_expires(payload_server: PayloadServer) -> None:
     assert pipeline.claim(source.pk, now=later) is not None
     lost = IngestRun.objects.get(source=source)
     assert (lost.outcome, lost.failure_reason) == ("failed", FailureReason.WORKER_LOST)
+
+
+def test_a_retry_after_a_database_outage_resumes_its_own_claim(
+    payload_server: PayloadServer,
+) -> None:
+    source = feed_source(payload_server)
+    now = timezone.now()
+    held = pipeline.claim(source.pk, now=now, due_only=True)
+    assert held is not None and held.lease_expires_at is not None
+    IngestRun.objects.create(source=source)  # the attempt PostgreSQL went away under
+    # Someone else's lease, or a guess, is no key; the attempt's own lease is.
+    assert pipeline.claim(source.pk, now=now, resume=now) is None
+    assert pipeline.claim(source.pk, now=now) is None
+    later = now + dt.timedelta(seconds=1)
+    resumed = pipeline.claim(source.pk, now=later, due_only=True, resume=held.lease_expires_at)
+    assert resumed is not None and resumed.lease_expires_at != held.lease_expires_at
+    cut = IngestRun.objects.get(source=source)
+    assert (cut.outcome, cut.failure_reason) == ("failed", FailureReason.DATABASE_UNAVAILABLE)
+    # Once resumed, the old lease opens nothing.
+    assert pipeline.claim(source.pk, now=later, resume=held.lease_expires_at) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_database_connection_is_raised_not_counted_as_a_failed_document() -> None:
+    from django.db import InterfaceError, OperationalError, connection
+
+    from governance.ingest.parse import ParsedDocument
+    from tests.ingest.worker import test_database_url
+
+    source = Source.objects.create(name="Wire", kind="feed", url="http://wire.test/feed")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    # The server ends this session, as a restart would.
+    other = psycopg2.connect(test_database_url())
+    other.autocommit = True
+    other.cursor().execute("SELECT pg_terminate_backend(%s)", [pid])
+    other.close()
+    document = ParsedDocument(url="http://wire.test/1", title="One", text=PARAGRAPHS[0])
+    result = StoreResult()
+    try:
+        with pytest.raises((OperationalError, InterfaceError)):
+            store_document(document, source, result)
+        assert result.failed == 0
+    finally:
+        connection.close()  # the next test reconnects
 
 
 def test_manual_text_is_ingested_once(db: None) -> None:
