@@ -432,9 +432,19 @@ def check(run: Run, server: Any, ids: dict[str, int], links: set[str], logs: str
     ):
         gap = min((kill.wall - finished.timestamp() for kill in run.kills), key=abs, default=0)
         print(
-            f"  source {source_id}: its documents were never handed to extraction; its run "
-            f"committed {gap * 1000:.1f} ms before a kill",
+            f"  source {source_id}: its documents' extraction message was never sent; its run "
+            f"committed {gap * 1000:.1f} ms before a kill (resent by beat after "
+            "EXTRACTION_RESEND_AFTER)",
             flush=True,
+        )
+    # Every document not handed over must be one the resend sweep will find.
+    unrecoverable = Document.objects.filter(pk__in=unextracted).exclude(
+        extraction_status="pending", extraction_enqueued_at__isnull=False
+    )
+    if unrecoverable.exists():
+        run.failures.append(
+            f"{unrecoverable.count()} documents lost their extraction message and would "
+            "never be sent again"
         )
     run.figures = {
         "sources": run.sources,
@@ -550,9 +560,9 @@ def report(runs: list[Run], seed: int, args: Any, total: float) -> str:
         "Checked (the run fails otherwise): 0 lost, 0 fetched successfully twice, 0 left "
         "claimed or running, no request beyond one per killed attempt, Documents == "
         "distinct entries served (by URL and by text), a WORKER_LOST run for every "
-        "interrupted fetch, each pool child replaced. Reported only: documents never "
-        "handed to extraction (a kill between the commit and the extraction message "
-        "loses that message; nothing re-enqueues it yet).",
+        "interrupted fetch, each pool child replaced, every document whose extraction "
+        "message a kill lost (between the commit and the send) marked for the resend "
+        "sweep (beat's resend_lost_extractions). Reported: how many lost it.",
         "",
     ]
     for run in runs:

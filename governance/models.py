@@ -699,6 +699,10 @@ class Document(models.Model):
     )
     extracted_at = models.DateTimeField(null=True, blank=True)
     extraction_error = models.TextField(blank=True)
+    # When its text was last handed to extraction: a pending document handed over long
+    # ago lost its message (a worker killed before sending it, a broker that lost its
+    # queue) and is handed over again. Never set for documents nobody sent (the seed).
+    extraction_enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
     countries = models.ManyToManyField(
         Country, through="DocumentCountry", blank=True, related_name="documents"
     )
@@ -716,6 +720,12 @@ class Document(models.Model):
             GinIndex(fields=["search_vector"], name="document_search"),
             # Freshness on the dashboard: documents fetched this week.
             models.Index(fields=["fetched_at"], name="document_fetched_at"),
+            # scheduling.resend_lost_extractions: pending documents handed over long ago.
+            models.Index(
+                fields=["extraction_enqueued_at"],
+                condition=Q(extraction_status="pending", extraction_enqueued_at__isnull=False),
+                name="document_extraction_waiting",
+            ),
         ]
 
     def __str__(self) -> str:

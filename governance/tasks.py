@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from celery import Task, shared_task
@@ -48,8 +48,13 @@ def enqueue_due_sources() -> dict[str, int]:
     """
     if scheduling.broker_forgot_its_messages():
         forgotten = scheduling.forget_enqueued()
-        if forgotten:
-            logger.warning("the broker lost its queue; %s source(s) enqueued again", forgotten)
+        resent = scheduling.resend_lost_extractions(now=timezone.now(), older_than=timedelta(0))
+        if forgotten or resent:
+            logger.warning(
+                "the broker lost its queue; %s source(s) enqueued again, %s extraction(s) resent",
+                forgotten,
+                resent,
+            )
     ids = scheduling.mark_due_sources_enqueued(now=timezone.now())
     scheduling.send_ingest_tasks(ids)
     return {"enqueued": len(ids)}
@@ -98,6 +103,14 @@ def ingest_source(self: Task, *, source_id: int, resume_lease: str | None = None
         "updated": run.documents_updated,
         "duplicate": run.documents_duplicate,
     }
+
+
+@shared_task(name="governance.tasks.resend_lost_extractions")
+def resend_lost_extractions() -> dict[str, int]:
+    """Beat runs this every few minutes: extraction messages lost before or after they
+    were sent are sent again (Postgres, not the queue, knows what still waits)."""
+    older_than = timedelta(seconds=settings.EXTRACTION_RESEND_AFTER)
+    return {"resent": scheduling.resend_lost_extractions(now=timezone.now(), older_than=older_than)}
 
 
 @shared_task(name="governance.tasks.extract_document", **RETRY_WHILE_DATABASE_DOWN)

@@ -295,6 +295,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "options": {"expires": INGEST_BEAT_INTERVAL},
     },
 }
+# A document handed to extraction this long ago and still pending lost its message; beat
+# sends it again (every EXTRACTION_RESEND_AFTER / 6 seconds, at least once a minute).
+EXTRACTION_RESEND_AFTER = env.int("EXTRACTION_RESEND_AFTER", default=1800)
+CELERY_BEAT_SCHEDULE["resend-lost-extractions"] = {
+    "task": "governance.tasks.resend_lost_extractions",
+    "schedule": max(60.0, EXTRACTION_RESEND_AFTER / 6),
+    "options": {"expires": max(60.0, EXTRACTION_RESEND_AFTER / 6)},
+}
 # Email digests of followed items (governance/alerts/): daily, and weekly on Mondays, at
 # this hour of TIME_ZONE.
 DIGEST_HOUR = env.int("DIGEST_HOUR", default=7)

@@ -67,10 +67,43 @@ def forget_enqueued(source_ids: list[int] | None = None) -> int:
 
 
 def enqueue_extraction(document_ids: list[int]) -> None:
+    """Hand new or changed documents to extraction once the caller's transaction commits.
+
+    Marked in the same transaction, so a message lost before it was sent (a worker killed
+    just after the commit) or after (a broker that lost its queue) is sent again by
+    resend_lost_extractions."""
+    from governance.models import Document, ExtractionStatus
     from governance.tasks import extract_document
 
+    Document.objects.filter(pk__in=document_ids).update(
+        extraction_status=ExtractionStatus.PENDING, extraction_enqueued_at=timezone.now()
+    )
     for document_id in document_ids:
         extract_document.delay_on_commit(document_id=document_id)
+
+
+def resend_lost_extractions(*, now: datetime, older_than: timedelta, limit: int = 500) -> int:
+    """Send extraction again for documents handed over `older_than` ago and still pending.
+
+    Extraction is idempotent (a document's pending candidates are replaced), so a message
+    that was only slow costs a second run, not a duplicate."""
+    from governance.models import Document, ExtractionStatus
+    from governance.tasks import extract_document
+
+    with transaction.atomic():
+        ids = list(
+            Document.objects.filter(
+                extraction_status=ExtractionStatus.PENDING,
+                extraction_enqueued_at__lte=now - older_than,
+            )
+            .order_by("extraction_enqueued_at")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:limit]
+        )
+        Document.objects.filter(pk__in=ids).update(extraction_enqueued_at=now)
+        for document_id in ids:
+            extract_document.delay_on_commit(document_id=document_id)
+    return len(ids)
 
 
 def fetch_now(source_ids: list[int]) -> int:

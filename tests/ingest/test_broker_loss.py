@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ import kombu.exceptions
 import pytest
 import redis
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from governance import tasks
@@ -102,3 +104,56 @@ def test_sources_not_sent_when_the_broker_fails_midway_are_due_at_the_next_tick(
     assert tasks.enqueue_due_sources() == {"enqueued": 2}  # the two it could not send
     assert queued(broker) == 4
     assert set(unsent) == set(Source.objects.values_list("pk", flat=True)) - set(sent)
+
+
+def extraction_messages(broker: redis.Redis) -> list[int]:
+    import json
+
+    ids = []
+    for raw in broker.lrange(settings.CELERY_TASK_DEFAULT_QUEUE, 0, -1):
+        message = json.loads(raw)
+        if message["headers"]["task"] == "governance.tasks.extract_document":
+            body = json.loads(base64.b64decode(message["body"]))
+            ids.append(body[1]["document_id"])
+    return sorted(ids)
+
+
+@pytest.mark.django_db(transaction=True)  # extraction is sent on commit
+def test_extraction_lost_with_its_message_is_sent_again(broker: redis.Redis) -> None:
+    from governance.models import Document, ExtractionStatus
+
+    def document(n: int, **fields: object) -> Document:
+        return Document.objects.create(title=f"D{n}", text=f"Text {n}.", **fields)
+
+    handed, extracted, seeded = document(1), document(2), document(3)
+    with transaction.atomic():
+        scheduling.enqueue_extraction([handed.pk, extracted.pk])
+    assert extraction_messages(broker) == sorted([handed.pk, extracted.pk])
+    Document.objects.filter(pk=extracted.pk).update(extraction_status=ExtractionStatus.DONE)
+    broker.delete(settings.CELERY_TASK_DEFAULT_QUEUE)  # both messages lost
+
+    # Within the window it may only be slow: nothing resent.
+    assert tasks.resend_lost_extractions() == {"resent": 0}
+    later = timezone.now() + timedelta(seconds=settings.EXTRACTION_RESEND_AFTER + 1)
+    assert scheduling.resend_lost_extractions(now=later, older_than=timedelta(seconds=60)) == 1
+    # Only the one still pending; never the seed's document, which nobody handed over.
+    assert extraction_messages(broker) == [handed.pk]
+    assert Document.objects.get(pk=seeded.pk).extraction_enqueued_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_broker_that_lost_its_queue_gets_pending_extractions_again_at_once(
+    broker: redis.Redis,
+) -> None:
+    from governance.models import Document
+
+    waiting = Document.objects.create(title="D", text="Some text.")
+    with transaction.atomic():
+        scheduling.enqueue_extraction([waiting.pk])
+    assert tasks.enqueue_due_sources() == {"enqueued": 0}  # sets the marker
+    broker.delete(
+        settings.CELERY_TASK_DEFAULT_QUEUE,
+        f"waic:queue-marker:{settings.CELERY_TASK_DEFAULT_QUEUE}",
+    )
+    tasks.enqueue_due_sources()
+    assert extraction_messages(broker) == [waiting.pk]
