@@ -15,6 +15,8 @@ from typing import Any
 from django.db import connection
 from django.db.models import Model, QuerySet
 
+from governance.sql_compose import compiled
+
 
 @dataclass(frozen=True)
 class LabelTable:
@@ -35,11 +37,6 @@ class FacetRow:
     count: int | None  # None: only the label of a selected value
 
 
-def _sql(qs: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
-    sql, params = qs.query.sql_with_params()
-    return sql, tuple(params)
-
-
 def facet_rows(
     counts: dict[str, QuerySet[Any]],
     labels: dict[str, LabelTable],
@@ -51,7 +48,7 @@ def facet_rows(
     params: list[Any] = []
     q = connection.ops.quote_name
     for name, qs in counts.items():
-        inner, inner_params = _sql(qs)
+        inner, inner_params = compiled(qs)
         table = labels.get(name)
         if table is None:
             parts.append(

@@ -10,6 +10,7 @@ from itertools import pairwise
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import CharField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.functions import Cast
 from django.urls import reverse
@@ -28,6 +29,7 @@ from governance.models import (
     Statement,
 )
 from governance.search import capped_count
+from governance.sql_compose import Rows, count_of, select_scalars
 from governance.worldmap import WorldMap, render_world_map, strongest_role
 
 
@@ -89,39 +91,82 @@ def participation_map(participations: Iterable[Participation], title: str) -> Wo
     return render_world_map({code: strongest_role(r) for code, r in roles.items()}, title=title)
 
 
-def dashboard() -> dict[str, Any]:
-    countries_taking_part = (
-        Country.objects.filter(participations__isnull=False)
-        .annotate(role_count=Count("participations"))
-        .order_by("-role_count", "name")
-    )
-    most_quoted = (
-        Country.objects.filter(statements__isnull=False)
-        .annotate(statement_count=Count("statements"))
-        .order_by("-statement_count", "name")[:8]
-    )
-    last_run = (
-        IngestRun.objects.filter(outcome__in=["new", "updated", "not_modified", "duplicate"])
-        .select_related("source")
-        .first()
-    )
-    by_status = dict(Proposal.objects.values_list("status").annotate(n=Count("*")).order_by())
+@dataclass
+class LastRun:
+    started_at: Any
+    source: str | None
+
+
+def _dashboard_figures() -> dict[str, Any]:
+    """The dashboard's counts, freshness, country lists and map roles: one SELECT of
+    uncorrelated subqueries, each with the plan it had as a query of its own."""
+    runs = IngestRun.objects.filter(
+        outcome__in=["new", "updated", "not_modified", "duplicate"]
+    ).order_by("-started_at")
     week_ago = timezone.now() - timedelta(days=7)
-    proposal_roles = Participation.objects.filter(
-        proposal__isnull=False, country__isnull=False
-    ).only("country_id", "role")
+    columns: dict[str, QuerySet[Any] | Rows] = {
+        f"status_{value}": count_of(Proposal.objects.filter(status=value))
+        for value in Proposal.Status.values
+    }
+    columns |= {
+        "countries": count_of(
+            Participation.objects.filter(country__isnull=False), distinct="country_id"
+        ),
+        "people": count_of(Person.objects.filter(merged_into__isnull=True)),
+        "statements": count_of(Statement.objects.all()),
+        "documents": count_of(Document.objects.all()),
+        "documents_this_week": count_of(Document.objects.filter(fetched_at__gte=week_ago)),
+        "last_run_at": runs.values("started_at")[:1],
+        "last_run_source": runs.values("source__name")[:1],
+        "most_active": Rows(
+            Country.objects.filter(participations__isnull=False)
+            .annotate(role_count=Count("participations"))
+            .order_by("-role_count", "name")
+            .values("code", "name", "role_count")[:10]
+        ),
+        "most_quoted": Rows(
+            Country.objects.filter(statements__isnull=False)
+            .annotate(statement_count=Count("statements"))
+            .order_by("-statement_count", "name")
+            .values("code", "name", "statement_count")[:8]
+        ),
+        # A country's distinct proposal roles; the map colours it by the strongest.
+        "map_roles": Rows(
+            Participation.objects.filter(proposal__isnull=False, country__isnull=False)
+            .order_by()
+            .values("country_id")
+            .annotate(roles=ArrayAgg("role", distinct=True))
+        ),
+    }
+    return select_scalars(columns)
+
+
+def _countries(rows: list[dict[str, Any]], count: str) -> list[Country]:
+    """Country instances (for their URLs) from JSON rows, biggest `count` first."""
+    countries = []
+    for row in sorted(rows, key=lambda r: (-r[count], r["name"])):
+        country = Country(code=row["code"], name=row["name"])
+        setattr(country, count, row[count])
+        countries.append(country)
+    return countries
+
+
+def dashboard() -> dict[str, Any]:
+    figures = _dashboard_figures()
+    by_status = {value: figures[f"status_{value}"] for value in Proposal.Status.values}
+    map_roles = {row["country_id"]: strongest_role(row["roles"]) for row in figures["map_roles"]}
     return {
         "counts": {
             "proposals": sum(by_status.values()),
-            "countries": countries_taking_part.count(),
-            "people": Person.objects.filter(merged_into__isnull=True).count(),
-            "statements": Statement.objects.count(),
-            "documents": Document.objects.count(),
+            "countries": figures["countries"],
+            "people": figures["people"],
+            "statements": figures["statements"],
+            "documents": figures["documents"],
         },
         "proposals_by_status": [
-            (value, label, by_status.get(value, 0))
+            (value, label, by_status[value])
             for value, label in Proposal.Status.choices
-            if by_status.get(value)
+            if by_status[value]
         ],
         "proposals": proposals_with_participants().order_by(
             F("announced_on").desc(nulls_last=True), "title"
@@ -129,16 +174,20 @@ def dashboard() -> dict[str, Any]:
         "statements": statements_with_context().order_by(F("said_on").desc(nulls_last=True), "-id")[
             :6
         ],
-        "countries": countries_taking_part[:10],
-        "most_quoted": most_quoted,
+        "countries": _countries(figures["most_active"], "role_count"),
+        "most_quoted": _countries(figures["most_quoted"], "statement_count"),
         "events": Event.objects.select_related("country").order_by(
             F("start_date").desc(nulls_last=True), "name"
         )[:6],
-        "last_run": last_run,
-        "documents_this_week": Document.objects.filter(fetched_at__gte=week_ago).count(),
-        "world_map": participation_map(
-            proposal_roles, "Countries with a role in a proposal, by their strongest role"
-        ),
+        "last_run": LastRun(figures["last_run_at"], figures["last_run_source"])
+        if figures["last_run_at"]
+        else None,
+        "documents_this_week": figures["documents_this_week"],
+        "world_map": render_world_map(
+            map_roles, title="Countries with a role in a proposal, by their strongest role"
+        )
+        if map_roles
+        else None,
     }
 
 
