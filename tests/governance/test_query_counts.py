@@ -76,14 +76,19 @@ PAGES: dict[str, tuple[str, dict[str, str]]] = {
 }
 
 # The most queries each page may run, with the middleware's 3. Where they go:
-# dashboard = one SELECT of subqueries (counts, freshness, country lists, map roles) +
-# proposals + their participants + statements + 2 prefetches + events;
-# statements = count + the page + 2 prefetches (proposals, evidence) + all 6 facets with
-# their labels in one UNION ALL (governance/facet_query.py); proposals = count + page + proposer prefetch + 3 filter menus (not
-# rendered in the partial); countries = 3 grouped counts + the countries; search = its own
-# savepoint, set_config and release + 7 groups; participation = count + page + evidence
-# prefetch + 4 filter menus (only the years in the partial); documents = count + page + 4
-# filter menus (none in the partial); downloads reads files, not the database.
+# - dashboard: one SELECT of subqueries (counts, freshness, most active and most quoted
+#   countries, the map's roles) + proposals + their participants + statements + 2
+#   prefetches (proposals, evidence) + events;
+# - statements: capped count + the page + 2 prefetches (proposals, evidence) + all 6
+#   facets with their labels in one UNION ALL (governance/facet_query.py);
+# - proposals: count + page + proposer prefetch + 3 filter menus (not in the partial);
+# - countries: 3 grouped counts + the countries;
+# - participation: count + page + evidence prefetch + 4 filter menus (only the years in
+#   the partial);
+# - documents: count + page + 4 filter menus (none in the partial);
+# - search: set_config of the trigram threshold (in the page's transaction) + the 5 name
+#   groups in one SELECT + statements + documents;
+# - downloads reads files, not the database.
 BOUNDS: dict[str, int] = {
     "dashboard": 10,
     "statements": 8,
@@ -110,9 +115,9 @@ BOUNDS: dict[str, int] = {
     "people, search": 5,
     "organizations": 5,
     "organizations, kind": 5,
-    "search": 13,
-    "search, typo": 13,
-    "search, htmx partial": 13,
+    "search": 7,
+    "search, typo": 7,
+    "search, htmx partial": 7,
     "compare": 10,
     "compare, three": 10,
 }
