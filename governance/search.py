@@ -17,7 +17,8 @@ from typing import Any
 
 from django import forms
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, QuerySet
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import ExtractYear
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -183,6 +184,13 @@ def capped_count(qs: QuerySet[Any], cap: int = COUNT_CAP) -> tuple[int, bool]:
     """(count, capped): counts at most cap + 1 rows."""
     n = qs.order_by().values("pk")[: cap + 1].count()
     return min(n, cap), n > cap
+
+
+def capped_count_expression(qs: QuerySet[Any], cap: int = COUNT_CAP) -> RawSQL:
+    """The same count (cap + 1 rows at most) as an uncorrelated scalar subquery, to ride
+    along in another query: PostgreSQL runs it once, as an InitPlan."""
+    sql, params = qs.order_by().values("pk")[: cap + 1].query.sql_with_params()
+    return RawSQL(f"SELECT COUNT(*) FROM ({sql}) capped", params, output_field=IntegerField())
 
 
 @dataclass

@@ -11,8 +11,22 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.aggregates import ArrayAgg
-from django.db.models import CharField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
-from django.db.models.functions import Cast
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Cast, RowNumber
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,7 +42,7 @@ from governance.models import (
     Proposal,
     Statement,
 )
-from governance.search import capped_count
+from governance.search import COUNT_CAP, capped_count_expression
 from governance.sql_compose import Rows, count_of, select_scalars
 from governance.worldmap import WorldMap, render_world_map, strongest_role
 
@@ -66,18 +80,17 @@ PREVIEW_SIZE = 10
 
 
 def statement_preview(qs: QuerySet[Statement], browse_query: str = "") -> StatementPreview:
-    total, capped = capped_count(qs)
+    newest = (F("said_on").desc(nulls_last=True), "-id")
     items = list(
         statements_with_context()
-        .filter(
-            pk__in=qs.order_by(F("said_on").desc(nulls_last=True), "-id").values("pk")[
-                :PREVIEW_SIZE
-            ]
-        )
-        .order_by(F("said_on").desc(nulls_last=True), "-id")
+        .filter(pk__in=qs.order_by(*newest).values("pk")[:PREVIEW_SIZE])
+        # The capped total rides along (no row: no statement, total 0).
+        .annotate(preview_total=capped_count_expression(qs))
+        .order_by(*newest)
     )
+    total = items[0].preview_total if items else 0
     url = reverse("governance:statement_list") + (f"?{browse_query}" if browse_query else "")
-    return StatementPreview(items, total, capped, url)
+    return StatementPreview(items, min(total, COUNT_CAP), total > COUNT_CAP, url)
 
 
 def participation_map(participations: Iterable[Participation], title: str) -> WorldMap | None:
@@ -272,25 +285,44 @@ def documents_mentioning(country: Country) -> QuerySet[Document]:
     return Document.objects.filter(Q(pk__in=mentioned) | Q(pk__in=evidenced))
 
 
+EVENT_GROUP = -1  # the window partition of a country's event participations
+
+
 def _country_roles(country: Country) -> dict[str, Any]:
+    """Each role group's newest ROLE_GROUP_SIZE rows with the group's total, and the newest
+    event participations: one windowed query (row number and count per group) + evidence."""
     evidence = Prefetch("evidence", queryset=Evidence.objects.select_related("document"))
-    newest = (F("date").desc(nulls_last=True), "-id")
-    proposal_rows = country.participations.filter(proposal__isnull=False).select_related("proposal")
-    by_role = dict(proposal_rows.values_list("role").annotate(n=Count("*")).order_by())
-    proposal_groups = []
-    for label, roles in COUNTRY_ROLE_GROUPS:
-        if total := sum(by_role.get(role, 0) for role in roles):
-            rows = proposal_rows.filter(role__in=roles).prefetch_related(evidence)
-            shown = list(rows.order_by(*newest)[:ROLE_GROUP_SIZE])
-            proposal_groups.append((label, shown, total))
-    return {
-        "proposal_groups": proposal_groups,
-        "event_participations": list(
-            country.participations.filter(event__isnull=False)
-            .select_related("event")
-            .prefetch_related(evidence)
-            .order_by(*newest)[:ROLE_GROUP_SIZE]
+    newest = (F("date").desc(nulls_last=True), F("id").desc())
+    group = Case(
+        When(proposal__isnull=True, event__isnull=False, then=Value(EVENT_GROUP)),
+        *(
+            When(proposal__isnull=False, role__in=roles, then=Value(i))
+            for i, (_, roles) in enumerate(COUNTRY_ROLE_GROUPS)
         ),
+        output_field=IntegerField(),
+    )
+    rows = (
+        country.participations.annotate(group=group)
+        .filter(group__isnull=False)
+        .annotate(
+            position=Window(RowNumber(), partition_by=[F("group")], order_by=newest),
+            group_total=Window(Count("*"), partition_by=[F("group")]),
+        )
+        .filter(position__lte=ROLE_GROUP_SIZE)
+        .select_related("proposal", "event")
+        .prefetch_related(evidence)
+        .order_by("group", "position")
+    )
+    by_group: dict[int, list[Participation]] = defaultdict(list)
+    for row in rows:
+        by_group[row.group].append(row)
+    return {
+        "proposal_groups": [
+            (label, by_group[i], by_group[i][0].group_total)
+            for i, (label, _) in enumerate(COUNTRY_ROLE_GROUPS)
+            if by_group.get(i)
+        ],
+        "event_participations": by_group.get(EVENT_GROUP, []),
     }
 
 
@@ -348,9 +380,10 @@ def sources_of(
         keys |= Q(
             content_type=types[Participation], object_id__in=[str(p.pk) for p in participations]
         )
-    statement_ids = [str(pk) for pk in statements.values_list("pk", flat=True)[:500]]
-    if statement_ids:
-        keys |= Q(content_type=types[Statement], object_id__in=statement_ids)
+    # The newest 500, as a subquery rather than a list fetched first: one round trip.
+    newest = statements.order_by(F("said_on").desc(nulls_last=True), "-id")
+    statement_keys = newest.annotate(key=Cast("pk", output_field=CharField())).values("key")
+    keys |= Q(content_type=types[Statement], object_id__in=statement_keys[:500])
     document_ids = Evidence.objects.filter(keys).values("document_id")
     return list(
         Document.objects.filter(pk__in=document_ids)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.paginator import Paginator
 from django.db.models import Count, F, OuterRef, Prefetch, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, JSONObject
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 
 from governance import exports, listings, search, selectors
 from governance.alerts.views import follow_button, search_follow_button
+from governance.evidence_prefetch import attach_evidence
 from governance.htmx import render_page
 from governance.models import (
+    ActionPlanItem,
     Country,
     Document,
     Event,
@@ -237,24 +240,29 @@ def _roles_by_participant(participations: list[Participation]) -> list[dict[str,
 
 
 def proposal_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    # The action-plan items ride along with the proposal, as a JSON array.
+    items = (
+        ActionPlanItem.objects.filter(proposal=OuterRef("pk"))
+        .order_by("position")
+        .values(row=JSONObject(heading="heading", text="text"))
+    )
     proposal = get_object_or_404(
-        Proposal.objects.select_related("event").prefetch_related(
-            "items", Prefetch("evidence", queryset=Evidence.objects.select_related("document"))
-        ),
+        Proposal.objects.select_related("event").annotate(item_rows=ArraySubquery(items)),
         slug=slug,
     )
     if proposal.merged_into_id:
         return merged_redirect(proposal)
     participations = list(
-        proposal.participations.select_related("country", "organization", "person")
-        .prefetch_related(
-            Prefetch("evidence", queryset=Evidence.objects.select_related("document"))
+        proposal.participations.select_related("country", "organization", "person").order_by(
+            "role", "country__name", "organization__name", "person__name"
         )
-        .order_by("role", "country__name", "organization__name", "person__name")
     )
+    # The proposal's sources and each row's, in one query.
+    attach_evidence([proposal, *participations])
     statements = Statement.objects.filter(proposals=proposal)
     context = {
         "proposal": proposal,
+        "items": proposal.item_rows,
         "proposers": _roles_by_participant(
             [p for p in participations if p.role in Participation.PROPOSING_ROLES]
         ),

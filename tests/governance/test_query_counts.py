@@ -73,6 +73,18 @@ PAGES: dict[str, tuple[str, dict[str, str]]] = {
     "search, htmx partial": ("/search/?q=Chna", {**HTMX, "HX-Target": "search-results"}),
     "compare": ("/compare/?countries=cn,us", {}),
     "compare, three": ("/compare/?countries=cn&countries=us&countries=gb,fr", {}),
+    # Record pages analysts open most.
+    "country": ("/countries/cn/", {}),
+    "country, statements": ("/countries/cn/?tab=statements", {}),
+    "country, organizations": ("/countries/cn/?tab=organizations", {}),
+    "country, documents": ("/countries/cn/?tab=documents", {}),
+    "proposal": ("/proposals/{waico}/", {}),
+    "proposal, declaration": ("/proposals/{bletchley}/", {}),
+    "person": ("/people/{li}/", {}),
+    "organization": ("/organizations/{un}/", {}),
+    "event": ("/events/{summit}/", {}),
+    "statement": ("/statements/{statement}/", {}),
+    "document": ("/documents/{document}/", {}),
 }
 
 # The most queries each page may run, with the middleware's 3. Where they go:
@@ -88,7 +100,13 @@ PAGES: dict[str, tuple[str, dict[str, str]]] = {
 # - documents: count + page + 4 filter menus (none in the partial);
 # - search: set_config of the trigram threshold (in the page's transaction) + the 5 name
 #   groups in one SELECT + statements + documents;
-# - downloads reads files, not the database.
+# - downloads reads files, not the database;
+# - country: the country + its role groups and event rows in one windowed query (row
+#   number and total per group) + their evidence; its statements tab: 2 previews, each
+#   the newest statements with their capped total riding along + 2 prefetches;
+# - proposal: the proposal with its action-plan items (a JSON array) + participation rows +
+#   the evidence of both (governance/evidence_prefetch.py) + the statement preview (3) +
+#   sources.
 BOUNDS: dict[str, int] = {
     "dashboard": 10,
     "statements": 8,
@@ -120,6 +138,17 @@ BOUNDS: dict[str, int] = {
     "search, htmx partial": 7,
     "compare": 10,
     "compare, three": 10,
+    "country": 6,
+    "country, statements": 8,
+    "country, organizations": 7,
+    "country, documents": 6,
+    "proposal": 10,
+    "proposal, declaration": 10,
+    "person": 10,
+    "organization": 8,
+    "event": 11,
+    "statement": 7,
+    "document": 12,
 }
 
 
@@ -131,7 +160,13 @@ class Measured:
 
 def _url(template: str, data: UIData) -> str:
     return template.format(
-        bletchley=data.proposal_slug("bletchley"), li=data.people["Li Qiang"].slug
+        bletchley=data.proposal_slug("bletchley"),
+        waico=data.proposal_slug("waico"),
+        li=data.people["Li Qiang"].slug,
+        un=data.organizations["United Nations"].slug,
+        summit=data.events["bletchley"].slug,
+        statement=data.statements[0].pk,
+        document=data.documents[0].pk,
     )
 
 
