@@ -334,14 +334,18 @@ class TextSegment:
     claims: list[str] = field(default_factory=list)
 
 
-def highlight_evidence(document: Document) -> list[TextSegment]:
+def highlight_evidence(
+    document: Document, spans: list[tuple[int, int, str]] | None = None
+) -> list[TextSegment]:
     """Split a document's text into segments, marking every evidence span.
 
     Spans may overlap (one sentence supports several facts); each distinct span
     gets an anchor `span-<start>-<end>` where it begins, and the marked
-    segments list the claims that cover them.
+    segments list the claims that cover them. `spans` (start, end, claim), when the
+    caller has already read the document's evidence.
     """
-    spans = list(document.evidence.values_list("start", "end", "claim"))
+    if spans is None:
+        spans = list(document.evidence.values_list("start", "end", "claim"))
     text = document.text
     cuts = sorted({0, len(text), *(s for s, _, _ in spans), *(e for _, e, _ in spans)})
     segments = []
@@ -353,18 +357,33 @@ def highlight_evidence(document: Document) -> list[TextSegment]:
     return segments
 
 
+# What a supported record's link and name read, loaded with it (not one query per row).
+_SUPPORTED_RELATED: dict[str, tuple[str, ...]] = {
+    "participation": ("proposal", "event", "country", "organization", "person"),
+    "statement": ("speaker",),
+    "eventfigure": ("event",),
+    "actionplanitem": ("proposal",),
+    "role": ("person", "organization", "country"),
+}
+
+
 def records_supported_by(document: Document) -> list[tuple[Evidence, Any]]:
-    """Each evidence row of a document with the record it supports, for the side list."""
+    """Each evidence row of a document with the record it supports, for the side list:
+    one query for the rows, then one per kind of record."""
     rows = list(document.evidence.select_related("content_type").order_by("start", "end"))
     by_type: dict[int, list[str]] = defaultdict(list)
     for ev in rows:
         by_type[ev.content_type_id].append(ev.object_id)
     records: dict[tuple[int, str], Any] = {}
     for type_id, ids in by_type.items():
-        model = ContentType.objects.get_for_id(type_id).model_class()
+        content_type = ContentType.objects.get_for_id(type_id)
+        model = content_type.model_class()
         if model is None:
             continue
-        for obj in model._default_manager.filter(pk__in=ids):
+        found = model._default_manager.filter(pk__in=ids)
+        if related := _SUPPORTED_RELATED.get(content_type.model):
+            found = found.select_related(*related)
+        for obj in found:
             records[(type_id, str(obj.pk))] = obj
     return [(ev, records.get((ev.content_type_id, ev.object_id))) for ev in rows]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.paginator import Paginator
-from django.db.models import Count, F, OuterRef, Prefetch, Subquery
+from django.db.models import Count, F, OuterRef, Subquery
 from django.db.models.functions import Coalesce, JSONObject
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404
@@ -19,7 +19,6 @@ from governance.models import (
     Country,
     Document,
     Event,
-    Evidence,
     Organization,
     Participation,
     Person,
@@ -294,6 +293,7 @@ def person_detail(request: HttpRequest, slug: str) -> HttpResponse:
     person = get_object_or_404(Person, slug=slug)
     if person.merged_into_id:
         return merged_redirect(person)
+    attach_evidence([person])  # with their documents, which the source list shows
     context = {
         "person": person,
         "roles": person.roles.select_related("organization", "country").order_by(
@@ -329,20 +329,29 @@ def organization_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    event = get_object_or_404(Event.objects.select_related("country"), slug=slug)
+    # The proposals made there ride along with the event, as a JSON array.
+    proposals = (
+        Proposal.objects.filter(event=OuterRef("pk"))
+        .order_by("-announced_on", "title")
+        .values(row=JSONObject(slug="slug", title="title"))
+    )
+    event = get_object_or_404(
+        Event.objects.select_related("country").annotate(proposal_rows=ArraySubquery(proposals)),
+        slug=slug,
+    )
     if event.merged_into_id:
         return merged_redirect(event)
     participations = event.participations.select_related("country", "organization", "person")
+    figures = list(event.figures.all())
+    attach_evidence([event, *figures])  # the event's sources and each figure's, one query
     context = {
         "event": event,
-        "figures": event.figures.prefetch_related(
-            Prefetch("evidence", queryset=Evidence.objects.select_related("document"))
-        ),
+        "figures": figures,
         "participants": selectors.participation_by_role(participations),
         "statements": selectors.statement_preview(
             Statement.objects.filter(event=event), f"event={event.slug}"
         ),
-        "proposals": event.proposals.all(),
+        "proposals": [Proposal(**row) for row in event.proposal_rows],
     }
     return render_page(request, "governance/event_detail.html", context)
 
@@ -355,10 +364,12 @@ def statement_detail(request: HttpRequest, pk: int) -> TemplateResponse:
 
 def document_detail(request: HttpRequest, pk: int) -> TemplateResponse:
     document = get_object_or_404(Document.objects.select_related("source"), pk=pk)
+    supported = selectors.records_supported_by(document)
+    spans = [(ev.start, ev.end, ev.claim) for ev, _ in supported]
     context = {
         "document": document,
-        "segments": selectors.highlight_evidence(document),
-        "supported": selectors.records_supported_by(document),
+        "segments": selectors.highlight_evidence(document, spans),
+        "supported": supported,
         "runs": document.source.runs.all()[:10] if document.source else [],
     }
     return render_page(request, "governance/document_detail.html", context)

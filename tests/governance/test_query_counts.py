@@ -106,7 +106,11 @@ PAGES: dict[str, tuple[str, dict[str, str]]] = {
 #   the newest statements with their capped total riding along + 2 prefetches;
 # - proposal: the proposal with its action-plan items (a JSON array) + participation rows +
 #   the evidence of both (governance/evidence_prefetch.py) + the statement preview (3) +
-#   sources.
+#   sources;
+# - event: the event with its proposals (a JSON array) + participants + figures + the
+#   evidence of the event and its figures + the statement preview (3);
+# - document: the document + its evidence rows + one query per kind of record supported
+#   (with what their links read) + ingestion runs.
 BOUNDS: dict[str, int] = {
     "dashboard": 10,
     "statements": 8,
@@ -146,9 +150,9 @@ BOUNDS: dict[str, int] = {
     "proposal, declaration": 10,
     "person": 10,
     "organization": 8,
-    "event": 11,
+    "event": 10,
     "statement": 7,
-    "document": 12,
+    "document": 7,
 }
 
 
