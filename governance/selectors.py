@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -106,8 +106,10 @@ def participation_map(participations: Iterable[Participation], title: str) -> Wo
 
 @dataclass
 class LastRun:
-    started_at: Any
-    source: str | None
+    """The newest successful ingestion run, as the dashboard shows it."""
+
+    started_at: datetime
+    source: str | None  # the source's name
 
 
 def _dashboard_figures() -> dict[str, Any]:
