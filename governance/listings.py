@@ -548,8 +548,6 @@ def _name_groups(q: str) -> dict[str, Any]:
 def _search_all(q: str) -> SearchResults:
     query = SearchQuery(q, search_type="websearch", config="english")
     groups = _name_groups(q)
-    for row in groups["countries"]:
-        row["exact"] = int(row["exact"])
     events = _ranked(groups["events"], "similarity", "name")
     for row in events:  # JSON carries dates as ISO strings
         row["start_date"] = row["start_date"] and datetime.date.fromisoformat(row["start_date"])
