@@ -4,6 +4,7 @@ values for one template in a fixed number of queries, whatever the size of the d
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,7 @@ from governance.models import (
     Source,
     Statement,
 )
+from governance.sql_compose import Rows, select_scalars
 
 LIST_PAGE_SIZE = 50
 SEARCH_GROUP_SIZE = 8
@@ -415,6 +417,9 @@ def statement_counts(countries: list[Country]) -> list[int]:
 
 
 # --- Global search ----------------------------------------------------------
+# The five name groups run as one SELECT (each group a subquery with its own plan, its
+# rows as JSON, governance/sql_compose.py); statements and documents, full-text matches,
+# are two more queries.
 
 
 @dataclass
@@ -443,10 +448,9 @@ class SearchResults:
         )
 
 
-def _by_name(qs: QuerySet[Any], field_name: str, q: str) -> list[Any]:
-    """Substring matches and close spellings (trigram word similarity, which the GIN
-    trigram index answers), best first."""
-    return list(
+def _by_name(qs: QuerySet[Any], field_name: str, q: str, *fields: str) -> Rows:
+    """Substring matches and close spellings, best first."""
+    return Rows(
         qs.annotate(
             word_similarity=TrigramWordSimilarity(q, field_name),
             similarity=TrigramSimilarity(field_name, q),
@@ -454,15 +458,37 @@ def _by_name(qs: QuerySet[Any], field_name: str, q: str) -> list[Any]:
         .filter(
             Q(**{f"{field_name}__icontains": q}) | Q(**{f"{field_name}__trigram_word_similar": q})
         )
-        .order_by("-word_similarity", "-similarity", field_name)[:SEARCH_GROUP_SIZE]
+        .order_by("-word_similarity", "-similarity", field_name)
+        .values(*fields, "word_similarity", "similarity")[:SEARCH_GROUP_SIZE]
     )
 
 
+def _ranked(rows: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
+    """JSON rows back in their group's order (json_agg need not keep it): best first,
+    then by the name in `keys[-1]`."""
+    *scores, name = keys
+    return sorted(rows, key=lambda r: (*(-(r[k] or 0) for k in scores), r[name]))
+
+
+def _records(model: type[Any], rows: list[dict[str, Any]], fields: tuple[str, ...]) -> list[Any]:
+    """Instances built from JSON rows, with just the fields the result list shows and
+    links to; display only, never saved."""
+    return [model(**{f: row[f] for f in fields}) for row in rows]
+
+
+PROPOSAL_FIELDS = ("id", "slug", "title", "kind", "status")
+COUNTRY_FIELDS = ("code", "name")
+PERSON_FIELDS = ("id", "slug", "name", "description")
+ORGANIZATION_FIELDS = ("id", "slug", "name", "kind")
+EVENT_FIELDS = ("id", "slug", "name", "start_date")
+
+
 def global_search(q: str) -> SearchResults:
-    """One query string across every kind of record, grouped; names are typo-tolerant."""
-    with transaction.atomic():
-        # `%>` (trigram_word_similar) matches at this threshold; SET LOCAL ends with the
-        # transaction.
+    """One query string across every kind of record, grouped."""
+    # Inside the page's transaction when there is one (no savepoint of its own):
+    # `%>` (trigram_word_similar) matches at this threshold, and SET LOCAL ends with the
+    # transaction.
+    with transaction.atomic(savepoint=False):
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT set_config('pg_trgm.word_similarity_threshold', %s, true)",
@@ -471,10 +497,9 @@ def global_search(q: str) -> SearchResults:
         return _search_all(q)
 
 
-def _search_all(q: str) -> SearchResults:
-    query = SearchQuery(q, search_type="websearch", config="english")
+def _name_groups(q: str) -> dict[str, Any]:
     aliases = CountryAlias.objects.filter(alias__iexact=q).values("country")
-    countries = list(
+    countries = (
         Country.objects.annotate(
             word_similarity=TrigramWordSimilarity(q, "name"),
             similarity=TrigramSimilarity("name", q),
@@ -486,12 +511,10 @@ def _search_all(q: str) -> SearchResults:
             | Q(exact=True)
             | Q(word_similarity__gte=NAME_SIMILARITY)
         )
-        .order_by("-exact", "-word_similarity", "-similarity", "name")[:SEARCH_GROUP_SIZE]
+        .order_by("-exact", "-word_similarity", "-similarity", "name")
+        .values(*COUNTRY_FIELDS, "exact", "word_similarity", "similarity")[:SEARCH_GROUP_SIZE]
     )
-    people = _by_name(Person.objects.filter(merged_into__isnull=True), "name", q)
-    organizations = _by_name(Organization.objects.filter(merged_into__isnull=True), "name", q)
-    proposals = _by_name(Proposal.objects.filter(merged_into__isnull=True), "title", q)
-    events = list(
+    events = (
         Event.objects.filter(merged_into__isnull=True)
         .annotate(
             similarity=Greatest(
@@ -499,8 +522,35 @@ def _search_all(q: str) -> SearchResults:
             )
         )
         .filter(Q(name__icontains=q) | Q(short_name__iexact=q) | Q(similarity__gte=NAME_SIMILARITY))
-        .order_by("-similarity")[:SEARCH_GROUP_SIZE]
+        .order_by("-similarity", "name")
+        .values(*EVENT_FIELDS, "similarity")[:SEARCH_GROUP_SIZE]
     )
+    return select_scalars(
+        {
+            "countries": Rows(countries),
+            "people": _by_name(
+                Person.objects.filter(merged_into__isnull=True), "name", q, *PERSON_FIELDS
+            ),
+            "organizations": _by_name(
+                Organization.objects.filter(merged_into__isnull=True),
+                "name",
+                q,
+                *ORGANIZATION_FIELDS,
+            ),
+            "proposals": _by_name(
+                Proposal.objects.filter(merged_into__isnull=True), "title", q, *PROPOSAL_FIELDS
+            ),
+            "events": Rows(events),
+        }
+    )
+
+
+def _search_all(q: str) -> SearchResults:
+    query = SearchQuery(q, search_type="websearch", config="english")
+    groups = _name_groups(q)
+    events = _ranked(groups["events"], "similarity", "name")
+    for row in events:  # JSON carries dates as ISO strings
+        row["start_date"] = row["start_date"] and datetime.date.fromisoformat(row["start_date"])
     statements = list(
         Statement.objects.filter(search_vector=query)
         .select_related("speaker")
@@ -511,6 +561,20 @@ def _search_all(q: str) -> SearchResults:
         .only("id", "title", "publisher", "published_at", "fetched_at")
         .order_by(F("published_at").desc(nulls_last=True), "-id")[:SEARCH_GROUP_SIZE]
     )
+    ranked = ("word_similarity", "similarity")
     return SearchResults(
-        q, proposals, countries, people, organizations, events, statements, documents
+        q,
+        _records(Proposal, _ranked(groups["proposals"], *ranked, "title"), PROPOSAL_FIELDS),
+        _records(
+            Country,
+            _ranked(groups["countries"], "exact", *ranked, "name"),
+            COUNTRY_FIELDS,
+        ),
+        _records(Person, _ranked(groups["people"], *ranked, "name"), PERSON_FIELDS),
+        _records(
+            Organization, _ranked(groups["organizations"], *ranked, "name"), ORGANIZATION_FIELDS
+        ),
+        _records(Event, events, EVENT_FIELDS),
+        statements,
+        documents,
     )

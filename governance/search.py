@@ -17,11 +17,13 @@ from typing import Any
 
 from django import forms
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import ExtractYear
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from governance.facet_query import FacetRow, LabelTable, facet_rows
 from governance.models import (
     Country,
     Event,
@@ -184,6 +186,13 @@ def capped_count(qs: QuerySet[Any], cap: int = COUNT_CAP) -> tuple[int, bool]:
     return min(n, cap), n > cap
 
 
+def capped_count_expression(qs: QuerySet[Any], cap: int = COUNT_CAP) -> RawSQL:
+    """The same count (cap + 1 rows at most) as an uncorrelated scalar subquery, to ride
+    along in another query: PostgreSQL runs it once, as an InitPlan."""
+    sql, params = qs.order_by().values("pk")[: cap + 1].query.sql_with_params()
+    return RawSQL(f"SELECT COUNT(*) FROM ({sql}) capped", params, output_field=IntegerField())
+
+
 @dataclass
 class FacetValue:
     value: str
@@ -199,13 +208,15 @@ class Facet:
     values: list[FacetValue]
 
 
-def _facet_rows(filters: StatementFilters, name: str) -> list[tuple[Any, int]]:
+def _facet_counts(filters: StatementFilters, name: str) -> QuerySet[Any]:
+    """The facet's values (`key`) with their counts (`n`) under every other filter."""
     qs = filtered_statements(filters, skip=name).order_by()
     if name == "proposal":
-        through = Statement.proposals.through.objects.filter(
-            statement__in=qs.values("pk")
-        ).order_by()
-        rows = through.values_list("proposal_id").annotate(n=Count("*"))
+        rows = (
+            Statement.proposals.through.objects.filter(statement__in=qs.values("pk"))
+            .order_by()
+            .values(key=F("proposal_id"))
+        )
     else:
         key = {
             "country": F("on_behalf_of_country_id"),
@@ -214,14 +225,41 @@ def _facet_rows(filters: StatementFilters, name: str) -> list[tuple[Any, int]]:
             "kind": F("kind"),
             "year": ExtractYear("said_on"),
         }[name]
-        rows = qs.annotate(value=key).values_list("value").annotate(n=Count("*"))
+        rows = qs.values(key=key)
     # A few more than shown, so that selected values usually come with their counts.
-    return [(v, n) for v, n in rows.order_by("-n")[: FACET_SIZE * 5] if v is not None]
+    return rows.annotate(n=Count("*")).order_by("-n")[: FACET_SIZE * 5]
+
+
+# Where the keys of a facet get their URL value and their label (joined in by the query).
+_FACET_LABELS = {
+    "country": LabelTable(Country, "code", "lower(t.code)", "name", "code"),
+    "speaker": LabelTable(Person, "id", "t.slug", "name", "slug"),
+    "proposal": LabelTable(Proposal, "id", "t.slug", "title", "slug"),
+    "event": LabelTable(Event, "id", "t.slug", "name", "slug"),
+}
+_FACET_TITLES = {
+    "country": "Country",
+    "speaker": "Speaker",
+    "proposal": "Proposal",
+    "event": "Event",
+    "kind": "Kind",
+    "year": "Year",
+}
 
 
 def facets(filters: StatementFilters) -> list[Facet]:
-    """Each facet's top values with counts under the other filters, plus the selected ones."""
-    raw = {name: _facet_rows(filters, name) for name in FACETS}
+    """Each facet's top values with counts under the other filters, plus the selected
+    ones: a single query (governance/facet_query.py)."""
+    rows = facet_rows(
+        {name: _facet_counts(filters, name) for name in FACETS},
+        _FACET_LABELS,
+        {
+            "country": filters.country,
+            "speaker": filters.speaker,
+            "proposal": filters.proposal,
+            "event": filters.event,
+        },
+    )
     selected: dict[str, list[str]] = {
         "country": [code.lower() for code in filters.country],  # URLs use lower case
         "speaker": filters.speaker,
@@ -230,63 +268,33 @@ def facets(filters: StatementFilters) -> list[Facet]:
         "kind": filters.kind,
         "year": [str(y) for y in filters.year],
     }
-    labels = _facet_labels(raw, filters)
+    kinds = {value: str(label) for value, label in Statement.Kind.choices}
+    counted: dict[str, list[FacetRow]] = {name: [] for name in FACETS}
+    labels: dict[str, dict[str, str]] = {name: {} for name in FACETS}
+    for row in rows:
+        label = kinds.get(row.value, row.label) if row.facet == "kind" else row.label
+        labels[row.facet][row.value] = label
+        if row.count is not None:
+            counted[row.facet].append(row)
     out = []
-    for name, title in (
-        ("country", "Country"),
-        ("speaker", "Speaker"),
-        ("proposal", "Proposal"),
-        ("event", "Event"),
-        ("kind", "Kind"),
-        ("year", "Year"),
-    ):
-        values: list[FacetValue] = []
-        for key, n in raw[name]:
-            value, label = labels[name].get(key, (str(key), str(key)))
-            values.append(FacetValue(value, label, n, value in selected[name]))
+    for name, title in _FACET_TITLES.items():
+        ranked = sorted(counted[name], key=lambda r: (-(r.count or 0), r.value))
+        values = [
+            FacetValue(r.value, labels[name][r.value], r.count or 0, r.value in selected[name])
+            for r in ranked
+        ]
         shown = [v for v in values if v.selected]
         shown += [v for v in values if not v.selected][: max(FACET_SIZE - len(shown), 0)]
         # A selected value with no statement left under the other filters still shows (0).
         present = {v.value for v in shown}
         for value in selected[name]:
             if value not in present:
-                label = labels[name].get(("value", value), (value, value))[1]
-                shown.append(FacetValue(value, label, 0, True))
+                label = kinds.get(value, value) if name == "kind" else value
+                shown.append(FacetValue(value, labels[name].get(value, label), 0, True))
         if name == "year":
             shown.sort(key=lambda v: v.value, reverse=True)
         out.append(Facet(name, title, shown))
     return out
-
-
-def _facet_labels(
-    raw: dict[str, list[tuple[Any, int]]], filters: StatementFilters
-) -> dict[str, dict[Any, tuple[str, str]]]:
-    """(query value, label) for each facet key; four small lookups, not one per value."""
-    countries = Country.objects.filter(
-        Q(code__in=[k for k, _ in raw["country"]]) | Q(code__in=filters.country)
-    ).values_list("code", "name")
-    people = Person.objects.filter(
-        Q(pk__in=[k for k, _ in raw["speaker"]]) | Q(slug__in=filters.speaker)
-    ).values_list("pk", "slug", "name")
-    proposals = Proposal.objects.filter(
-        Q(pk__in=[k for k, _ in raw["proposal"]]) | Q(slug__in=filters.proposal)
-    ).values_list("pk", "slug", "title")
-    events = Event.objects.filter(
-        Q(pk__in=[k for k, _ in raw["event"]]) | Q(slug__in=filters.event)
-    ).values_list("pk", "slug", "name")
-    labels: dict[str, dict[Any, tuple[str, str]]] = {name: {} for name in FACETS}
-    for code, name in countries:
-        labels["country"][code] = (code.lower(), name)
-        labels["country"][("value", code.lower())] = (code.lower(), name)
-    for group, rows in (("speaker", people), ("proposal", proposals), ("event", events)):
-        for pk, slug, name in rows:
-            labels[group][pk] = (slug, name)
-            labels[group][("value", slug)] = (slug, name)
-    for value, label in Statement.Kind.choices:
-        labels["kind"][value] = (value, str(label))
-    for year, _ in raw["year"]:
-        labels["year"][year] = (str(year), str(year))
-    return labels
 
 
 @dataclass

@@ -5,13 +5,28 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import CharField, Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
-from django.db.models.functions import Cast
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Cast, RowNumber
 from django.urls import reverse
 from django.utils import timezone
 
@@ -27,7 +42,8 @@ from governance.models import (
     Proposal,
     Statement,
 )
-from governance.search import capped_count
+from governance.search import COUNT_CAP, capped_count_expression
+from governance.sql_compose import Rows, count_of, select_scalars
 from governance.worldmap import WorldMap, render_world_map, strongest_role
 
 
@@ -64,18 +80,17 @@ PREVIEW_SIZE = 10
 
 
 def statement_preview(qs: QuerySet[Statement], browse_query: str = "") -> StatementPreview:
-    total, capped = capped_count(qs)
+    newest = (F("said_on").desc(nulls_last=True), "-id")
     items = list(
         statements_with_context()
-        .filter(
-            pk__in=qs.order_by(F("said_on").desc(nulls_last=True), "-id").values("pk")[
-                :PREVIEW_SIZE
-            ]
-        )
-        .order_by(F("said_on").desc(nulls_last=True), "-id")
+        .filter(pk__in=qs.order_by(*newest).values("pk")[:PREVIEW_SIZE])
+        # The capped total rides along (no row: no statement, total 0).
+        .annotate(preview_total=capped_count_expression(qs))
+        .order_by(*newest)
     )
+    total = items[0].preview_total if items else 0
     url = reverse("governance:statement_list") + (f"?{browse_query}" if browse_query else "")
-    return StatementPreview(items, total, capped, url)
+    return StatementPreview(items, min(total, COUNT_CAP), total > COUNT_CAP, url)
 
 
 def participation_map(participations: Iterable[Participation], title: str) -> WorldMap | None:
@@ -89,39 +104,84 @@ def participation_map(participations: Iterable[Participation], title: str) -> Wo
     return render_world_map({code: strongest_role(r) for code, r in roles.items()}, title=title)
 
 
-def dashboard() -> dict[str, Any]:
-    countries_taking_part = (
-        Country.objects.filter(participations__isnull=False)
-        .annotate(role_count=Count("participations"))
-        .order_by("-role_count", "name")
-    )
-    most_quoted = (
-        Country.objects.filter(statements__isnull=False)
-        .annotate(statement_count=Count("statements"))
-        .order_by("-statement_count", "name")[:8]
-    )
-    last_run = (
-        IngestRun.objects.filter(outcome__in=["new", "updated", "not_modified", "duplicate"])
-        .select_related("source")
-        .first()
-    )
-    by_status = dict(Proposal.objects.values_list("status").annotate(n=Count("*")).order_by())
+@dataclass
+class LastRun:
+    """The newest successful ingestion run, as the dashboard shows it."""
+
+    started_at: datetime
+    source: str | None  # the source's name
+
+
+def _dashboard_figures() -> dict[str, Any]:
+    """The dashboard's counts, freshness, country lists and map roles: one SELECT of
+    uncorrelated subqueries, each with the plan it had as a query of its own."""
+    runs = IngestRun.objects.filter(
+        outcome__in=["new", "updated", "not_modified", "duplicate"]
+    ).order_by("-started_at")
     week_ago = timezone.now() - timedelta(days=7)
-    proposal_roles = Participation.objects.filter(
-        proposal__isnull=False, country__isnull=False
-    ).only("country_id", "role")
+    columns: dict[str, QuerySet[Any] | Rows] = {
+        f"status_{value}": count_of(Proposal.objects.filter(status=value))
+        for value in Proposal.Status.values
+    }
+    columns |= {
+        "countries": count_of(
+            Participation.objects.filter(country__isnull=False), distinct="country_id"
+        ),
+        "people": count_of(Person.objects.filter(merged_into__isnull=True)),
+        "statements": count_of(Statement.objects.all()),
+        "documents": count_of(Document.objects.all()),
+        "documents_this_week": count_of(Document.objects.filter(fetched_at__gte=week_ago)),
+        "last_run_at": runs.values("started_at")[:1],
+        "last_run_source": runs.values("source__name")[:1],
+        "most_active": Rows(
+            Country.objects.filter(participations__isnull=False)
+            .annotate(role_count=Count("participations"))
+            .order_by("-role_count", "name")
+            .values("code", "name", "role_count")[:10]
+        ),
+        "most_quoted": Rows(
+            Country.objects.filter(statements__isnull=False)
+            .annotate(statement_count=Count("statements"))
+            .order_by("-statement_count", "name")
+            .values("code", "name", "statement_count")[:8]
+        ),
+        # A country's distinct proposal roles; the map colours it by the strongest.
+        "map_roles": Rows(
+            Participation.objects.filter(proposal__isnull=False, country__isnull=False)
+            .order_by()
+            .values("country_id")
+            .annotate(roles=ArrayAgg("role", distinct=True))
+        ),
+    }
+    return select_scalars(columns)
+
+
+def _countries(rows: list[dict[str, Any]], count: str) -> list[Country]:
+    """Country instances (for their URLs) from JSON rows, biggest `count` first."""
+    countries = []
+    for row in sorted(rows, key=lambda r: (-r[count], r["name"])):
+        country = Country(code=row["code"], name=row["name"])
+        setattr(country, count, row[count])
+        countries.append(country)
+    return countries
+
+
+def dashboard() -> dict[str, Any]:
+    figures = _dashboard_figures()
+    by_status = {value: figures[f"status_{value}"] for value in Proposal.Status.values}
+    map_roles = {row["country_id"]: strongest_role(row["roles"]) for row in figures["map_roles"]}
     return {
         "counts": {
             "proposals": sum(by_status.values()),
-            "countries": countries_taking_part.count(),
-            "people": Person.objects.filter(merged_into__isnull=True).count(),
-            "statements": Statement.objects.count(),
-            "documents": Document.objects.count(),
+            "countries": figures["countries"],
+            "people": figures["people"],
+            "statements": figures["statements"],
+            "documents": figures["documents"],
         },
         "proposals_by_status": [
-            (value, label, by_status.get(value, 0))
+            (value, label, by_status[value])
             for value, label in Proposal.Status.choices
-            if by_status.get(value)
+            if by_status[value]
         ],
         "proposals": proposals_with_participants().order_by(
             F("announced_on").desc(nulls_last=True), "title"
@@ -129,16 +189,20 @@ def dashboard() -> dict[str, Any]:
         "statements": statements_with_context().order_by(F("said_on").desc(nulls_last=True), "-id")[
             :6
         ],
-        "countries": countries_taking_part[:10],
-        "most_quoted": most_quoted,
+        "countries": _countries(figures["most_active"], "role_count"),
+        "most_quoted": _countries(figures["most_quoted"], "statement_count"),
         "events": Event.objects.select_related("country").order_by(
             F("start_date").desc(nulls_last=True), "name"
         )[:6],
-        "last_run": last_run,
-        "documents_this_week": Document.objects.filter(fetched_at__gte=week_ago).count(),
-        "world_map": participation_map(
-            proposal_roles, "Countries with a role in a proposal, by their strongest role"
-        ),
+        "last_run": LastRun(figures["last_run_at"], figures["last_run_source"])
+        if figures["last_run_at"]
+        else None,
+        "documents_this_week": figures["documents_this_week"],
+        "world_map": render_world_map(
+            map_roles, title="Countries with a role in a proposal, by their strongest role"
+        )
+        if map_roles
+        else None,
     }
 
 
@@ -223,25 +287,44 @@ def documents_mentioning(country: Country) -> QuerySet[Document]:
     return Document.objects.filter(Q(pk__in=mentioned) | Q(pk__in=evidenced))
 
 
+EVENT_GROUP = -1  # the window partition of a country's event participations
+
+
 def _country_roles(country: Country) -> dict[str, Any]:
+    """Each role group's newest ROLE_GROUP_SIZE rows with the group's total, and the newest
+    event participations: one windowed query (row number and count per group) + evidence."""
     evidence = Prefetch("evidence", queryset=Evidence.objects.select_related("document"))
-    newest = (F("date").desc(nulls_last=True), "-id")
-    proposal_rows = country.participations.filter(proposal__isnull=False).select_related("proposal")
-    by_role = dict(proposal_rows.values_list("role").annotate(n=Count("*")).order_by())
-    proposal_groups = []
-    for label, roles in COUNTRY_ROLE_GROUPS:
-        if total := sum(by_role.get(role, 0) for role in roles):
-            rows = proposal_rows.filter(role__in=roles).prefetch_related(evidence)
-            shown = list(rows.order_by(*newest)[:ROLE_GROUP_SIZE])
-            proposal_groups.append((label, shown, total))
-    return {
-        "proposal_groups": proposal_groups,
-        "event_participations": list(
-            country.participations.filter(event__isnull=False)
-            .select_related("event")
-            .prefetch_related(evidence)
-            .order_by(*newest)[:ROLE_GROUP_SIZE]
+    newest = (F("date").desc(nulls_last=True), F("id").desc())
+    group = Case(
+        When(proposal__isnull=True, event__isnull=False, then=Value(EVENT_GROUP)),
+        *(
+            When(proposal__isnull=False, role__in=roles, then=Value(i))
+            for i, (_, roles) in enumerate(COUNTRY_ROLE_GROUPS)
         ),
+        output_field=IntegerField(),
+    )
+    rows = (
+        country.participations.annotate(group=group)
+        .filter(group__isnull=False)
+        .annotate(
+            position=Window(RowNumber(), partition_by=[F("group")], order_by=newest),
+            group_total=Window(Count("*"), partition_by=[F("group")]),
+        )
+        .filter(position__lte=ROLE_GROUP_SIZE)
+        .select_related("proposal", "event")
+        .prefetch_related(evidence)
+        .order_by("group", "position")
+    )
+    by_group: dict[int, list[Participation]] = defaultdict(list)
+    for row in rows:
+        by_group[row.group].append(row)
+    return {
+        "proposal_groups": [
+            (label, by_group[i], by_group[i][0].group_total)
+            for i, (label, _) in enumerate(COUNTRY_ROLE_GROUPS)
+            if by_group.get(i)
+        ],
+        "event_participations": by_group.get(EVENT_GROUP, []),
     }
 
 
@@ -253,14 +336,18 @@ class TextSegment:
     claims: list[str] = field(default_factory=list)
 
 
-def highlight_evidence(document: Document) -> list[TextSegment]:
+def highlight_evidence(
+    document: Document, spans: list[tuple[int, int, str]] | None = None
+) -> list[TextSegment]:
     """Split a document's text into segments, marking every evidence span.
 
     Spans may overlap (one sentence supports several facts); each distinct span
     gets an anchor `span-<start>-<end>` where it begins, and the marked
-    segments list the claims that cover them.
+    segments list the claims that cover them. `spans` (start, end, claim), when the
+    caller has already read the document's evidence.
     """
-    spans = list(document.evidence.values_list("start", "end", "claim"))
+    if spans is None:
+        spans = list(document.evidence.values_list("start", "end", "claim"))
     text = document.text
     cuts = sorted({0, len(text), *(s for s, _, _ in spans), *(e for _, e, _ in spans)})
     segments = []
@@ -272,18 +359,33 @@ def highlight_evidence(document: Document) -> list[TextSegment]:
     return segments
 
 
+# What a supported record's link and name read, loaded with it (not one query per row).
+_SUPPORTED_RELATED: dict[str, tuple[str, ...]] = {
+    "participation": ("proposal", "event", "country", "organization", "person"),
+    "statement": ("speaker",),
+    "eventfigure": ("event",),
+    "actionplanitem": ("proposal",),
+    "role": ("person", "organization", "country"),
+}
+
+
 def records_supported_by(document: Document) -> list[tuple[Evidence, Any]]:
-    """Each evidence row of a document with the record it supports, for the side list."""
+    """Each evidence row of a document with the record it supports, for the side list:
+    one query for the rows, then one per kind of record."""
     rows = list(document.evidence.select_related("content_type").order_by("start", "end"))
     by_type: dict[int, list[str]] = defaultdict(list)
     for ev in rows:
         by_type[ev.content_type_id].append(ev.object_id)
     records: dict[tuple[int, str], Any] = {}
     for type_id, ids in by_type.items():
-        model = ContentType.objects.get_for_id(type_id).model_class()
+        content_type = ContentType.objects.get_for_id(type_id)
+        model = content_type.model_class()
         if model is None:
             continue
-        for obj in model._default_manager.filter(pk__in=ids):
+        found = model._default_manager.filter(pk__in=ids)
+        if related := _SUPPORTED_RELATED.get(content_type.model):
+            found = found.select_related(*related)
+        for obj in found:
             records[(type_id, str(obj.pk))] = obj
     return [(ev, records.get((ev.content_type_id, ev.object_id))) for ev in rows]
 
@@ -299,9 +401,10 @@ def sources_of(
         keys |= Q(
             content_type=types[Participation], object_id__in=[str(p.pk) for p in participations]
         )
-    statement_ids = [str(pk) for pk in statements.values_list("pk", flat=True)[:500]]
-    if statement_ids:
-        keys |= Q(content_type=types[Statement], object_id__in=statement_ids)
+    # The newest 500, as a subquery rather than a list fetched first: one round trip.
+    newest = statements.order_by(F("said_on").desc(nulls_last=True), "-id")
+    statement_keys = newest.annotate(key=Cast("pk", output_field=CharField())).values("key")
+    keys |= Q(content_type=types[Statement], object_id__in=statement_keys[:500])
     document_ids = Evidence.objects.filter(keys).values("document_id")
     return list(
         Document.objects.filter(pk__in=document_ids)

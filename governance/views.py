@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.core.paginator import Paginator
-from django.db.models import Count, F, OuterRef, Prefetch, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models.functions import Coalesce, JSONObject
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 
 from governance import exports, listings, search, selectors
 from governance.alerts.views import follow_button, search_follow_button
+from governance.evidence_prefetch import attach_evidence
 from governance.htmx import render_page
 from governance.models import (
+    ActionPlanItem,
     Country,
     Document,
     Event,
-    Evidence,
     Organization,
     Participation,
     Person,
@@ -237,24 +239,29 @@ def _roles_by_participant(participations: list[Participation]) -> list[dict[str,
 
 
 def proposal_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    # The action-plan items ride along with the proposal, as a JSON array.
+    items = (
+        ActionPlanItem.objects.filter(proposal=OuterRef("pk"))
+        .order_by("position")
+        .values(row=JSONObject(heading="heading", text="text"))
+    )
     proposal = get_object_or_404(
-        Proposal.objects.select_related("event").prefetch_related(
-            "items", Prefetch("evidence", queryset=Evidence.objects.select_related("document"))
-        ),
+        Proposal.objects.select_related("event").annotate(item_rows=ArraySubquery(items)),
         slug=slug,
     )
     if proposal.merged_into_id:
         return merged_redirect(proposal)
     participations = list(
-        proposal.participations.select_related("country", "organization", "person")
-        .prefetch_related(
-            Prefetch("evidence", queryset=Evidence.objects.select_related("document"))
+        proposal.participations.select_related("country", "organization", "person").order_by(
+            "role", "country__name", "organization__name", "person__name"
         )
-        .order_by("role", "country__name", "organization__name", "person__name")
     )
+    # The proposal's sources and each row's, in one query.
+    attach_evidence([proposal, *participations])
     statements = Statement.objects.filter(proposals=proposal)
     context = {
         "proposal": proposal,
+        "items": proposal.item_rows,
         "proposers": _roles_by_participant(
             [p for p in participations if p.role in Participation.PROPOSING_ROLES]
         ),
@@ -286,6 +293,7 @@ def person_detail(request: HttpRequest, slug: str) -> HttpResponse:
     person = get_object_or_404(Person, slug=slug)
     if person.merged_into_id:
         return merged_redirect(person)
+    attach_evidence([person])  # with their documents, which the source list shows
     context = {
         "person": person,
         "roles": person.roles.select_related("organization", "country").order_by(
@@ -321,20 +329,29 @@ def organization_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    event = get_object_or_404(Event.objects.select_related("country"), slug=slug)
+    # The proposals made there ride along with the event, as a JSON array.
+    proposals = (
+        Proposal.objects.filter(event=OuterRef("pk"))
+        .order_by("-announced_on", "title")
+        .values(row=JSONObject(slug="slug", title="title"))
+    )
+    event = get_object_or_404(
+        Event.objects.select_related("country").annotate(proposal_rows=ArraySubquery(proposals)),
+        slug=slug,
+    )
     if event.merged_into_id:
         return merged_redirect(event)
     participations = event.participations.select_related("country", "organization", "person")
+    figures = list(event.figures.all())
+    attach_evidence([event, *figures])  # the event's sources and each figure's, one query
     context = {
         "event": event,
-        "figures": event.figures.prefetch_related(
-            Prefetch("evidence", queryset=Evidence.objects.select_related("document"))
-        ),
+        "figures": figures,
         "participants": selectors.participation_by_role(participations),
         "statements": selectors.statement_preview(
             Statement.objects.filter(event=event), f"event={event.slug}"
         ),
-        "proposals": event.proposals.all(),
+        "proposals": [Proposal(**row) for row in event.proposal_rows],
     }
     return render_page(request, "governance/event_detail.html", context)
 
@@ -347,10 +364,12 @@ def statement_detail(request: HttpRequest, pk: int) -> TemplateResponse:
 
 def document_detail(request: HttpRequest, pk: int) -> TemplateResponse:
     document = get_object_or_404(Document.objects.select_related("source"), pk=pk)
+    supported = selectors.records_supported_by(document)
+    spans = [(ev.start, ev.end, ev.claim) for ev, _ in supported]
     context = {
         "document": document,
-        "segments": selectors.highlight_evidence(document),
-        "supported": selectors.records_supported_by(document),
+        "segments": selectors.highlight_evidence(document, spans),
+        "supported": supported,
         "runs": document.source.runs.all()[:10] if document.source else [],
     }
     return render_page(request, "governance/document_detail.html", context)

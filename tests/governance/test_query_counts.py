@@ -73,23 +73,52 @@ PAGES: dict[str, tuple[str, dict[str, str]]] = {
     "search, htmx partial": ("/search/?q=Chna", {**HTMX, "HX-Target": "search-results"}),
     "compare": ("/compare/?countries=cn,us", {}),
     "compare, three": ("/compare/?countries=cn&countries=us&countries=gb,fr", {}),
+    # Record pages analysts open most.
+    "country": ("/countries/cn/", {}),
+    "country, statements": ("/countries/cn/?tab=statements", {}),
+    "country, organizations": ("/countries/cn/?tab=organizations", {}),
+    "country, documents": ("/countries/cn/?tab=documents", {}),
+    "proposal": ("/proposals/{waico}/", {}),
+    "proposal, declaration": ("/proposals/{bletchley}/", {}),
+    "person": ("/people/{li}/", {}),
+    "organization": ("/organizations/{un}/", {}),
+    "event": ("/events/{summit}/", {}),
+    "statement": ("/statements/{statement}/", {}),
+    "document": ("/documents/{document}/", {}),
 }
 
 # The most queries each page may run, with the middleware's 3. Where they go:
-# statements = count + 6 facets + 4 facet-label lookups + the page + 2 prefetches
-# (proposals, evidence); proposals = count + page + proposer prefetch + 3 filter menus (not
-# rendered in the partial); countries = 3 grouped counts + the countries; search = its own
-# savepoint, set_config and release + 7 groups; participation = count + page + evidence
-# prefetch + 4 filter menus (only the years in the partial); documents = count + page + 4
-# filter menus (none in the partial); downloads reads files, not the database.
+# - dashboard: one SELECT of subqueries (counts, freshness, most active and most quoted
+#   countries, the map's roles) + proposals + their participants + statements + 2
+#   prefetches (proposals, evidence) + events;
+# - statements: capped count + the page + 2 prefetches (proposals, evidence) + all 6
+#   facets with their labels in one UNION ALL (governance/facet_query.py);
+# - proposals: count + page + proposer prefetch + 3 filter menus (not in the partial);
+# - countries: 3 grouped counts + the countries;
+# - participation: count + page + evidence prefetch + 4 filter menus (only the years in
+#   the partial);
+# - documents: count + page + 4 filter menus (none in the partial);
+# - search: set_config of the trigram threshold (in the page's transaction) + the 5 name
+#   groups in one SELECT + statements + documents;
+# - downloads reads files, not the database;
+# - country: the country + its role groups and event rows in one windowed query (row
+#   number and total per group) + their evidence; its statements tab: 2 previews, each
+#   the newest statements with their capped total riding along + 2 prefetches;
+# - proposal: the proposal with its action-plan items (a JSON array) + participation rows +
+#   the evidence of both (governance/evidence_prefetch.py) + the statement preview (3) +
+#   sources;
+# - event: the event with its proposals (a JSON array) + participants + figures + the
+#   evidence of the event and its figures + the statement preview (3);
+# - document: the document + its evidence rows + one query per kind of record supported
+#   (with what their links read) + ingestion runs.
 BOUNDS: dict[str, int] = {
-    "dashboard": 19,
-    "statements": 17,
-    "statements, page 2": 17,
-    "statements, filtered": 17,
-    "statements, search": 17,
-    "statements, search + filters": 17,
-    "statements, htmx partial": 17,
+    "dashboard": 10,
+    "statements": 8,
+    "statements, page 2": 8,
+    "statements, filtered": 8,
+    "statements, search": 8,
+    "statements, search + filters": 8,
+    "statements, htmx partial": 8,
     "proposals": 9,
     "proposals, filtered": 9,
     "proposals, htmx partial": 7,
@@ -108,11 +137,22 @@ BOUNDS: dict[str, int] = {
     "people, search": 5,
     "organizations": 5,
     "organizations, kind": 5,
-    "search": 13,
-    "search, typo": 13,
-    "search, htmx partial": 13,
+    "search": 7,
+    "search, typo": 7,
+    "search, htmx partial": 7,
     "compare": 10,
     "compare, three": 10,
+    "country": 6,
+    "country, statements": 8,
+    "country, organizations": 7,
+    "country, documents": 6,
+    "proposal": 10,
+    "proposal, declaration": 10,
+    "person": 10,
+    "organization": 8,
+    "event": 10,
+    "statement": 7,
+    "document": 7,
 }
 
 
@@ -124,7 +164,13 @@ class Measured:
 
 def _url(template: str, data: UIData) -> str:
     return template.format(
-        bletchley=data.proposal_slug("bletchley"), li=data.people["Li Qiang"].slug
+        bletchley=data.proposal_slug("bletchley"),
+        waico=data.proposal_slug("waico"),
+        li=data.people["Li Qiang"].slug,
+        un=data.organizations["United Nations"].slug,
+        summit=data.events["bletchley"].slug,
+        statement=data.statements[0].pk,
+        document=data.documents[0].pk,
     )
 
 

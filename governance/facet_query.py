@@ -1,0 +1,77 @@
+"""Every facet of the statements browser in one query.
+
+Each facet's counts are an ordinary grouped query (its own filters, its own plan, its top
+rows only); they are glued with UNION ALL, and names and slugs are joined in *after*
+grouping, so a label costs one primary-key lookup per shown row, never a join over the
+statements. The labels of selected values come in the same query (with no count), so a
+selected value that no statement matches any more still has its name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model, QuerySet
+
+from governance.sql_compose import compiled
+
+
+@dataclass(frozen=True)
+class LabelTable:
+    """Where a facet's keys get their URL value and label: `model` joined on `key`."""
+
+    model: type[Model]
+    key: str  # column the counted key matches (the primary key)
+    value: str  # SQL for the URL value, over alias t: "t.slug", "lower(t.code)"
+    label: str  # column shown to the analyst
+    selected_by: str  # column the selected values are compared with
+
+
+@dataclass(frozen=True)
+class FacetRow:
+    facet: str
+    value: str
+    label: str
+    count: int | None  # None: only the label of a selected value
+
+
+def facet_rows(
+    counts: dict[str, QuerySet[Any]],
+    labels: dict[str, LabelTable],
+    selected: dict[str, list[str]],
+) -> list[FacetRow]:
+    """One round trip for all facets. `counts` maps a facet to a grouped queryset with
+    columns `key` and `n` (ordered and sliced); facets without a LabelTable show the key."""
+    parts: list[str] = []
+    params: list[Any] = []
+    q = connection.ops.quote_name
+    for name, qs in counts.items():
+        inner, inner_params = compiled(qs)
+        table = labels.get(name)
+        if table is None:
+            parts.append(
+                f"SELECT %s, f.key::text, f.key::text, f.n FROM ({inner}) f WHERE f.key IS NOT NULL"
+            )
+        else:
+            parts.append(
+                f"SELECT %s, ({table.value})::text, t.{q(table.label)}::text, f.n "
+                f"FROM ({inner}) f JOIN {q(table.model._meta.db_table)} t "
+                f"ON t.{q(table.key)} = f.key"
+            )
+        params += [name, *inner_params]
+    for name, values in selected.items():
+        table = labels.get(name)
+        if table is None or not values:
+            continue
+        parts.append(
+            f"SELECT %s, ({table.value})::text, t.{q(table.label)}::text, NULL::bigint "
+            f"FROM {q(table.model._meta.db_table)} t WHERE t.{q(table.selected_by)} = ANY(%s)"
+        )
+        params += [name, list(values)]
+    if not parts:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(f"({p})" for p in parts), params)
+        return [FacetRow(*row) for row in cursor.fetchall()]
