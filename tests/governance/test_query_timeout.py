@@ -112,8 +112,8 @@ def test_after_a_timeout_the_next_request_works(
 def test_timeout_inside_the_search_transaction(
     client: Client, short_timeout: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # global_search opens its own atomic block (SET LOCAL of the trigram threshold); a
-    # cancelled query inside it must still end as the 503 page.
+    # global_search sets the trigram threshold (SET LOCAL) inside the page's transaction;
+    # a cancelled query after it must still end as the 503 page.
     monkeypatch.setattr(listings, "_search_all", sleeper(1))
     response = client.get("/search/", {"q": "Li Quang"})
     assert response.status_code == 503 and TOO_SLOW in response.content.decode()
