@@ -9,6 +9,7 @@ themselves: nothing here restarts them.
 
 from __future__ import annotations
 
+import functools
 import socket
 import time
 from collections.abc import Callable
@@ -85,25 +86,18 @@ class ServiceWatch:
         self.say = say
         self.clock = clock
         self.watched: list[Watched] = []
-        database_url, redis_url = environ.get("DATABASE_URL"), environ.get("REDIS_URL")
-        if database_url:
-            self.watched.append(
-                Watched(
-                    "postgres",
-                    _label("PostgreSQL", database_url, embedded and embedded.postgres),
-                    lambda: postgres_reachable(database_url),
-                    embedded.postgres if embedded else None,
-                )
-            )
-        if redis_url:
-            self.watched.append(
-                Watched(
-                    "redis",
-                    _label("Redis", redis_url, embedded and embedded.redis),
-                    lambda: redis_reachable(redis_url),
-                    embedded.redis if embedded else None,
-                )
-            )
+        servers = (
+            ("postgres", "PostgreSQL", "DATABASE_URL", postgres_reachable),
+            ("redis", "Redis", "REDIS_URL", redis_reachable),
+        )
+        for name, kind, variable, reachable in servers:
+            url = environ.get(variable)
+            if not url:
+                continue
+            # EmbeddedServices names its servers as we do.
+            server = getattr(embedded, name) if embedded else None
+            probe = functools.partial(reachable, url)
+            self.watched.append(Watched(name, _label(kind, url, server), probe, server))
 
     def check(self) -> None:
         now = self.clock()

@@ -7,12 +7,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-import psycopg2
 import pytest
 from django.db import close_old_connections, connection
 from django.test import Client
 
-from tests.ingest.worker import test_database_url
+from tests.ingest.worker import terminate_own_connection
 from waic.services import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -55,14 +54,7 @@ def test_pages_api_and_fragments_answer_503_while_the_database_is_down(
 def test_a_connection_the_server_dropped_is_replaced_on_the_next_request() -> None:
     client = Client()
     assert client.get("/statements/").status_code == 200
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        (pid,) = cursor.fetchone()
-    # The server ends the persistent connection, as a restart does.
-    other = psycopg2.connect(test_database_url())
-    other.autocommit = True
-    other.cursor().execute("SELECT pg_terminate_backend(%s)", [pid])
-    other.close()
+    pid = terminate_own_connection()  # the persistent connection, as a restart does
     # What a real server does as each request starts (Django's test client leaves it out
     # to keep a test's transaction): mark the persistent connection for a health check.
     close_old_connections()

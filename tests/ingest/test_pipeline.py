@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import psycopg2
 import pytest
 from django.utils import timezone
 
@@ -228,17 +227,10 @@ def test_a_lost_database_connection_is_raised_not_counted_as_a_failed_document()
     from django.db import InterfaceError, OperationalError, connection
 
     from governance.ingest.parse import ParsedDocument
-    from tests.ingest.worker import test_database_url
+    from tests.ingest.worker import terminate_own_connection
 
     source = Source.objects.create(name="Wire", kind="feed", url="http://wire.test/feed")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        (pid,) = cursor.fetchone()
-    # The server ends this session, as a restart would.
-    other = psycopg2.connect(test_database_url())
-    other.autocommit = True
-    other.cursor().execute("SELECT pg_terminate_backend(%s)", [pid])
-    other.close()
+    terminate_own_connection()
     document = ParsedDocument(url="http://wire.test/1", title="One", text=PARAGRAPHS[0])
     result = StoreResult()
     try:

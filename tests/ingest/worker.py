@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import psutil
+import psycopg2
 from django.db import connection
 
 from tests.ingest.payload_server import PayloadServer
@@ -33,6 +34,18 @@ def test_database_url() -> str:
         auth += ":" + quote(s["PASSWORD"], safe="")
     host = s["HOST"] or "127.0.0.1"
     return f"postgres://{auth}@{host}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def terminate_own_connection() -> int:
+    """Have PostgreSQL end this process's connection, as a server restart does; its pid."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    other = psycopg2.connect(test_database_url())
+    other.autocommit = True
+    other.cursor().execute("SELECT pg_terminate_backend(%s)", [pid])
+    other.close()
+    return pid
 
 
 class Worker:
