@@ -7,3 +7,8 @@ class GovernanceConfig(AppConfig):
     name = "governance"
     verbose_name = "AI governance tracker"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from governance import count_cache
+
+        count_cache.connect_signals()

@@ -4,7 +4,9 @@ Each facet's counts are an ordinary grouped query (its own filters, its own plan
 rows only); they are glued with UNION ALL, and names and slugs are joined in *after*
 grouping, so a label costs one primary-key lookup per shown row, never a join over the
 statements. The labels of selected values come in the same query (with no count), so a
-selected value that no statement matches any more still has its name.
+selected value that no statement matches any more still has its name. The sizes of the
+facets' scopes come in the same query too (rows with no value), so a caller can tell a
+cut scope from a whole one.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ class LabelTable:
 @dataclass(frozen=True)
 class FacetRow:
     facet: str
-    value: str
-    label: str
+    value: str | None  # None: `count` is the size of the facet's scope
+    label: str | None
     count: int | None  # None: only the label of a selected value
 
 
@@ -41,12 +43,18 @@ def facet_rows(
     counts: dict[str, QuerySet[Any]],
     labels: dict[str, LabelTable],
     selected: dict[str, list[str]],
+    scopes: dict[str, QuerySet[Any]] | None = None,
 ) -> list[FacetRow]:
     """One round trip for all facets. `counts` maps a facet to a grouped queryset with
-    columns `key` and `n` (ordered and sliced); facets without a LabelTable show the key."""
+    columns `key` and `n` (ordered and sliced); facets without a LabelTable show the key.
+    `scopes` maps a facet to the (sliced) rows it counts, whose number is returned."""
     parts: list[str] = []
     params: list[Any] = []
     q = connection.ops.quote_name
+    for name, qs in (scopes or {}).items():
+        inner, inner_params = compiled(qs)
+        parts.append(f"SELECT %s, NULL, NULL, (SELECT COUNT(*) FROM ({inner}) s)")
+        params += [name, *inner_params]
     for name, qs in counts.items():
         inner, inner_params = compiled(qs)
         table = labels.get(name)

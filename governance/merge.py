@@ -29,6 +29,7 @@ from django.db.models import ForeignObjectRel, ManyToManyField, UniqueConstraint
 from simple_history.models import HistoricalRecords
 from simple_history.utils import get_history_manager_for_model
 
+from governance import count_cache
 from governance.models import (
     ActionPlanItem,
     Candidate,
@@ -275,6 +276,8 @@ def merge(survivor: models.Model, loser: models.Model, *, user: Any) -> Merge:
         _check_not_merged(survivor, loser)
         mover = _Mover(user=user, reason=f"merge into {survivor.pk}")
         mover.absorb(loser, survivor)
+        # Bulk updates below bypass the signals the count cache listens to.
+        count_cache.bump()
         aliases = _new_aliases(survivor, loser)
         mover.write_history(exclude={model: {survivor.pk, loser.pk}})
         _save_merged(survivor, loser, aliases, user, mover.reason)

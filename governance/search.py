@@ -7,12 +7,17 @@ under the same search. Values of one facet are OR-ed, facets are AND-ed.
 Totals are counted up to COUNT_CAP + 1 rows only ("10,000+"), so a common term
 over a million statements costs a bounded scan; every query also runs under the
 statement timeout set by `governance.middleware.AnalystQueryTimeout`.
+
+Facet counts are bounded the same way: each facet counts the FACET_SCAN most recently
+added statements of its own filter set. Below that size the counts are exact; above it
+the facet says its counts are over the latest FACET_SCAN matches (`Facet.sampled`). The
+result is cached per filter set until curated data changes (governance/count_cache.py).
 """
 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django import forms
@@ -23,6 +28,7 @@ from django.db.models.functions import ExtractYear
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from governance import count_cache
 from governance.facet_query import FacetRow, LabelTable, facet_rows
 from governance.models import (
     Country,
@@ -36,6 +42,8 @@ from governance.models import (
 COUNT_CAP = 10_000
 PAGE_SIZE = 20
 FACET_SIZE = 10  # values shown per facet, besides the ones already selected
+# Statements a facet counts at most: the latest added of its filter set (newest ids).
+FACET_SCAN = 10_000
 # ts_headline marks matches with these; the text is escaped before they become <mark>.
 _HL_START, _HL_STOP = "\x02", "\x03"
 
@@ -206,11 +214,20 @@ class Facet:
     name: str
     label: str
     values: list[FacetValue]
+    sampled: bool = False  # counts are over the latest FACET_SCAN matches only
+
+
+def _facet_scope(filters: StatementFilters, name: str) -> QuerySet[Statement]:
+    """The statements a facet counts: the FACET_SCAN + 1 latest added under every other
+    filter (one more than counted, so the query can tell that the set was cut)."""
+    return filtered_statements(filters, skip=name).order_by("-id").values("pk")[: FACET_SCAN + 1]
 
 
 def _facet_counts(filters: StatementFilters, name: str) -> QuerySet[Any]:
-    """The facet's values (`key`) with their counts (`n`) under every other filter."""
-    qs = filtered_statements(filters, skip=name).order_by()
+    """The facet's values (`key`) with their counts (`n`) over its scope."""
+    scope = _facet_scope(filters, name)
+    # Cut to FACET_SCAN: the extra row only tells that there were more.
+    qs = Statement.objects.filter(pk__in=scope[:FACET_SCAN]).order_by()
     if name == "proposal":
         rows = (
             Statement.proposals.through.objects.filter(statement__in=qs.values("pk"))
@@ -249,7 +266,12 @@ _FACET_TITLES = {
 
 def facets(filters: StatementFilters) -> list[Facet]:
     """Each facet's top values with counts under the other filters, plus the selected
-    ones: a single query (governance/facet_query.py)."""
+    ones: a single query (governance/facet_query.py), cached until the data changes."""
+    key = {k: v for k, v in asdict(filters).items() if k not in ("page", "sort")}
+    return count_cache.cached("statement-facets", key, lambda: _facets(filters))
+
+
+def _facets(filters: StatementFilters) -> list[Facet]:
     rows = facet_rows(
         {name: _facet_counts(filters, name) for name in FACETS},
         _FACET_LABELS,
@@ -259,6 +281,7 @@ def facets(filters: StatementFilters) -> list[Facet]:
             "proposal": filters.proposal,
             "event": filters.event,
         },
+        {name: _facet_scope(filters, name) for name in FACETS},
     )
     selected: dict[str, list[str]] = {
         "country": [code.lower() for code in filters.country],  # URLs use lower case
@@ -271,7 +294,12 @@ def facets(filters: StatementFilters) -> list[Facet]:
     kinds = {value: str(label) for value, label in Statement.Kind.choices}
     counted: dict[str, list[FacetRow]] = {name: [] for name in FACETS}
     labels: dict[str, dict[str, str]] = {name: {} for name in FACETS}
+    sampled: set[str] = set()
     for row in rows:
+        if row.value is None:
+            if (row.count or 0) > FACET_SCAN:
+                sampled.add(row.facet)
+            continue
         label = kinds.get(row.value, row.label) if row.facet == "kind" else row.label
         labels[row.facet][row.value] = label
         if row.count is not None:
@@ -293,7 +321,7 @@ def facets(filters: StatementFilters) -> list[Facet]:
                 shown.append(FacetValue(value, labels[name].get(value, label), 0, True))
         if name == "year":
             shown.sort(key=lambda v: v.value, reverse=True)
-        out.append(Facet(name, title, shown))
+        out.append(Facet(name, title, shown, sampled=name in sampled))
     return out
 
 
@@ -317,7 +345,8 @@ class StatementPage:
 def statement_page(filters: StatementFilters) -> StatementPage:
     """One page of statements with everything a card shows and highlighted matches."""
     qs = filtered_statements(filters)
-    total, capped = capped_count(qs)
+    key = {k: v for k, v in asdict(filters).items() if k not in ("page", "sort")}
+    total, capped = count_cache.cached("statement-total", key, lambda: capped_count(qs))
     query = _search_query(filters.q) if filters.q else None
     if filters.sort == "relevance" and query is not None:
         qs = qs.annotate(rank=SearchRank(F("search_vector"), query)).order_by("-rank", "-id")
@@ -356,4 +385,4 @@ def highlight(marked: str) -> SafeString:
 
 
 def browse_statements(filters: StatementFilters) -> dict[str, Any]:
-    return {"page": statement_page(filters), "facets": facets(filters)}
+    return {"page": statement_page(filters), "facets": facets(filters), "facet_scan": FACET_SCAN}

@@ -30,6 +30,7 @@ from django.db.models.functions import Cast, RowNumber
 from django.urls import reverse
 from django.utils import timezone
 
+from governance import count_cache
 from governance.models import (
     Country,
     Document,
@@ -114,11 +115,30 @@ class LastRun:
 
 def _dashboard_figures() -> dict[str, Any]:
     """The dashboard's counts, freshness, country lists and map roles: one SELECT of
-    uncorrelated subqueries, each with the plan it had as a query of its own."""
+    uncorrelated subqueries, each with the plan it had as a query of its own.
+
+    The curated figures (over a million statements, the slow part) come from the count
+    cache while the data has not changed (governance/count_cache.py); the documents and
+    the last run change with every fetch and are always read."""
     runs = IngestRun.objects.filter(
         outcome__in=["new", "updated", "not_modified", "duplicate"]
     ).order_by("-started_at")
     week_ago = timezone.now() - timedelta(days=7)
+    live: dict[str, QuerySet[Any] | Rows] = {
+        "documents": count_of(Document.objects.all()),
+        "documents_this_week": count_of(Document.objects.filter(fetched_at__gte=week_ago)),
+        "last_run_at": runs.values("started_at")[:1],
+        "last_run_source": runs.values("source__name")[:1],
+    }
+    curated = count_cache.peek("dashboard-figures", None)
+    if curated is not None:
+        return curated | select_scalars(live)
+    figures = select_scalars(_curated_figure_columns() | live)
+    count_cache.store("dashboard-figures", None, {k: figures[k] for k in figures if k not in live})
+    return figures
+
+
+def _curated_figure_columns() -> dict[str, QuerySet[Any] | Rows]:
     columns: dict[str, QuerySet[Any] | Rows] = {
         f"status_{value}": count_of(Proposal.objects.filter(status=value))
         for value in Proposal.Status.values
@@ -129,10 +149,6 @@ def _dashboard_figures() -> dict[str, Any]:
         ),
         "people": count_of(Person.objects.filter(merged_into__isnull=True)),
         "statements": count_of(Statement.objects.all()),
-        "documents": count_of(Document.objects.all()),
-        "documents_this_week": count_of(Document.objects.filter(fetched_at__gte=week_ago)),
-        "last_run_at": runs.values("started_at")[:1],
-        "last_run_source": runs.values("source__name")[:1],
         "most_active": Rows(
             Country.objects.filter(participations__isnull=False)
             .annotate(role_count=Count("participations"))
@@ -153,7 +169,7 @@ def _dashboard_figures() -> dict[str, Any]:
             .annotate(roles=ArrayAgg("role", distinct=True))
         ),
     }
-    return select_scalars(columns)
+    return columns
 
 
 def _countries(rows: list[dict[str, Any]], count: str) -> list[Country]:

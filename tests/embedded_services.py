@@ -27,6 +27,9 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     # The session's own Celery queue: test workers never take jobs of a running tracker
     # on the same Redis, and the tracker's workers never take the tests' jobs.
     os.environ["CELERY_QUEUE"] = f"test-{uuid.uuid4().hex[:12]}"
+    # Likewise its own cache keys: cached counts of another process's test data (another
+    # pytest-xdist worker's) must never answer this one's pages.
+    os.environ["CACHE_KEY_PREFIX"] = os.environ["CELERY_QUEUE"]
     postgres = not os.environ.get("DATABASE_URL")
     redis = not os.environ.get("REDIS_URL")
     if not (postgres or redis):

@@ -208,7 +208,8 @@ EXPORT_QUERY_TIMEOUT_MS = env.int("EXPORT_QUERY_TIMEOUT_MS", default=30000)
 CACHES = {
     "default": {
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "waic",
+        # Tests give each process its own prefix (tests/embedded_services.py).
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="waic"),
         # Redis down must not take pages down: the cache answers "miss" quickly instead.
         "BACKEND": "waic.cache.TolerantRedisCache",
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},

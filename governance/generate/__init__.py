@@ -22,7 +22,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
 from tqdm import tqdm
 
-from governance import models
+from governance import count_cache, models
 from governance.generate.bulk import allocate_ids, copy_rows
 from governance.generate.documents import DocumentRow, Newsroom
 from governance.generate.reference import SLUG_PREFIX, build_reference
@@ -105,6 +105,7 @@ def clear() -> dict[str, int]:
     counts: dict[str, int] = {}
     params = {"p": prefix, "s": SOURCE_NAME}
     with transaction.atomic(), connection.cursor() as cursor:
+        count_cache.bump()  # raw DELETEs: no signals
         for label, model, where in steps:
             cursor.execute(f"DELETE FROM {_table(model)} WHERE {where}", params)
             if cursor.rowcount:
@@ -144,6 +145,7 @@ def generate(
     with transaction.atomic():
         if generated_present():
             raise AlreadyGenerated
+        count_cache.bump()  # COPY: no signals
         with connection.cursor() as cursor:
             # One big transaction: no need to wait for the WAL flush of each COPY,
             # and a larger GIN pending list means fewer, bigger merges.
