@@ -1,0 +1,183 @@
+"""bench/RESULTS.md from bench/run's figures: the machine, every figure, the ratios and
+whether each target of issue #9 is met."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.perf.http_load import Scenario, WrkRun
+
+# Issue #9's targets (2 cores, 1,000,000 statements).
+FAST_PAGES = ("A1", "A2", "A5", "A6")  # rps >= 30% of F1, p95 <= 50 ms
+SEARCH_PAGES = ("A3", "A4s")  # p95 <= 100 ms and at least Datasette's rps
+
+
+def _ok(flag: bool) -> str:
+    return "met" if flag else "**not met**"
+
+
+def render(results: dict[str, Any]) -> str:
+    args = results["args"]
+    machine = results["machine"]
+    scen: list[tuple[str, Scenario]] = results["scenarios"]
+    by_key = {s.key: s for _, s in scen}
+    floor = by_key["F1"].median("rps")
+    lines = [
+        "# Performance at 1,000,000 statements",
+        "",
+        "Written by `bench/run` (bench/perf/main.py); every figure below comes from the run",
+        f"that started {results['started_at']:%Y-%m-%d %H:%M} UTC and ended "
+        f"{results['finished_at']:%H:%M} UTC. Rerun: `bench/run` (README, Benchmarks).",
+        "",
+        "## Machine and versions",
+        "",
+        *[f"- {name}: {value}" for name, value in machine.items()],
+        "",
+        "## Method",
+        "",
+        f"- Dataset: database `waic_perf`, {results['dataset']['statements']:,} statements "
+        "made by `manage.py generate_data --seed 1` (all defaults: 20,000 people, 5,000 "
+        "organizations, 2,000 proposals, 200,000 documents)"
+        + (
+            f", generated in {results['dataset']['generate_seconds']:.0f} s by this run."
+            if "generate_seconds" in results["dataset"]
+            else ", kept from an earlier run (bench/generate-data.md has the generator's time)."
+        ),
+        "- Our server: gunicorn as in docker-compose.yml (3 gthread workers × 2 threads, "
+        "DEBUG off, access log on), plain HTTP on 127.0.0.1; PostgreSQL and Redis on the "
+        "same machine.",
+        "- F1: a Django hello-world view on the same gunicorn settings, with Django's "
+        "default middleware (bench/perf/floor.py).",
+        "- P: Datasette (immutable mode) on a SQLite export of the same statements with "
+        "FTS5 and the equivalents of our indexes (bench/perf/datasette_peer.py): "
+        f"{results['export'].describe()}.",
+        f"- Load: wrk, 1 thread, {args['connections']} keep-alive connections, "
+        f"{args['seconds']:g} s per page, {args['rounds']} rounds with the pages "
+        "interleaved; the tables give the median over the rounds (p95 and p99: the "
+        "worst round's, too).",
+        "- Our counts are cached per data revision (governance/count_cache.py): wrk "
+        "measures the warm page; the first request after a data change is in its own "
+        "table below.",
+        "",
+        "## Pages",
+        "",
+        "| page | URL | req/s | p50 ms | p95 ms | p95 worst round | p99 ms | KiB | errors "
+        "| req/s ÷ F1 |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for _, s in scen:
+        lines.append(
+            f"| {s.key} {s.title} | `{s.url}` | {s.median('rps'):,.0f} | "
+            f"{s.median('p50_ms'):.1f} | {s.median('p95_ms'):.1f} | {s.worst('p95_ms'):.1f} | "
+            f"{s.median('p99_ms'):.1f} | {s.median('bytes_per_request') / 1024:,.1f} | "
+            f"{s.errors} | {s.median('rps') / floor:.0%} |"
+        )
+    lines += ["", "## Ratios and targets", ""]
+    lines += ["| target | figure | |", "|---|---|---|"]
+    for key in FAST_PAGES:
+        s = by_key[key]
+        ratio = s.median("rps") / floor
+        p95 = s.median("p95_ms")
+        lines.append(
+            f"| {key} {s.title}: req/s ≥ 30% of F1, p95 ≤ 50 ms | {ratio:.0%} of F1, "
+            f"p95 {p95:.1f} ms | {_ok(ratio >= 0.30 and p95 <= 50)} |"
+        )
+    peer_of = {"A3": "P3", "A4s": "P4s"}
+    for key in SEARCH_PAGES:
+        s, p = by_key[key], by_key[peer_of[key]]
+        ratio = s.median("rps") / p.median("rps")
+        p95 = s.median("p95_ms")
+        lines.append(
+            f"| {key} {s.title}: p95 ≤ 100 ms, at least Datasette's req/s | p95 {p95:.1f} ms; "
+            f"{ratio:.2f}× Datasette ({s.median('rps'):,.0f} vs {p.median('rps'):,.0f} req/s) "
+            f"| {_ok(p95 <= 100 and ratio >= 1)} |"
+        )
+    common, pc = by_key["A4c"], by_key["P4c"]
+    first = results["first_request"]["A4c"]["cold_ms"]
+    lines.append(
+        f"| A4 common term completes within 1 s with a capped count | first request "
+        f"{first:,.0f} ms, warm p95 {common.median('p95_ms'):.1f} ms; "
+        f"{common.median('rps') / pc.median('rps'):.2f}× Datasette | {_ok(first <= 1000)} |"
+    )
+    a7, a3 = by_key["A7"], by_key["A3"]
+    lines.append(
+        f"| A7 htmx partial over A3 full page | {a7.median('rps') / a3.median('rps'):.2f}× "
+        f"req/s, {a7.median('bytes_per_request') / 1024:.1f} vs "
+        f"{a3.median('bytes_per_request') / 1024:.1f} KiB | |"
+    )
+    search = results["search_under_ingestion"]
+    rest, during = search["at_rest"], search["during"]
+    ratio = during.p99_ms / rest.p99_ms
+    lines.append(
+        f"| A4 search p99 during ingestion ≤ 2× at rest | {during.p99_ms:.1f} ms vs "
+        f"{rest.p99_ms:.1f} ms: {ratio:.2f}× | {_ok(ratio <= 2)} |"
+    )
+    for workers, result in results["ingestion"].items():
+        per_core = result.documents_per_second_per_core
+        lines.append(
+            f"| ingestion ≥ 20 documents/s per worker core ({workers} worker"
+            f"{'s' if workers > 1 else ''}) | {result.documents_per_second:.1f} documents/s, "
+            f"{per_core:.1f} per worker core | {_ok(per_core >= 20)} |"
+        )
+    lines += _first_request_table(results["first_request"])
+    lines += _export_section(results["export_csv"])
+    lines += _ingestion_section(results)
+    lines += _review_section(results["review"])
+    lines += ["", "## Equivalence of our pages and Datasette's", ""]
+    lines += [f"- {e.describe()}" for e in results["equivalence"]]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _first_request_table(first: dict[str, dict[str, float]]) -> list[str]:
+    lines = [
+        "",
+        "## First request after a data change",
+        "",
+        "One request per page right after the count cache's revision moved (as after a "
+        "curator's edit), then the same request again.",
+        "",
+        "| page | first ms | next ms | status |",
+        "|---|---:|---:|---:|",
+    ]
+    for key, row in first.items():
+        lines.append(f"| {key} | {row['cold_ms']:,.0f} | {row['warm_ms']:,.0f} | {row['status']} |")
+    return lines
+
+
+def _export_section(export: dict[str, Any]) -> list[str]:
+    runs = export["runs"]
+    best = min(ms for ms, _ in runs)
+    size = runs[0][1]
+    return [
+        "",
+        "## A8: CSV export",
+        "",
+        f"`{export['path']}`: {export['rows']:,} rows, {size / 2**20:.1f} MiB, streamed "
+        f"in {', '.join(f'{ms / 1000:.1f}' for ms, _ in runs)} s "
+        f"({export['rows'] / (best / 1000):,.0f} rows/s at best), one client.",
+    ]
+
+
+def _ingestion_section(results: dict[str, Any]) -> list[str]:
+    lines = ["", "## Ingestion", ""]
+    for workers, result in results["ingestion"].items():
+        lines.append(f"- {workers} worker{'s' if workers > 1 else ''}: {result.describe()}")
+    search = results["search_under_ingestion"]
+    lines.append(
+        "- A4 selective search while 2 workers ingest: "
+        + _run_line(search["during"])
+        + f"; at rest: {_run_line(search['at_rest'])}"
+    )
+    return lines
+
+
+def _run_line(run: WrkRun) -> str:
+    return (
+        f"{run.rps:,.0f} req/s, p50 {run.p50_ms:.1f} ms, p95 {run.p95_ms:.1f} ms, "
+        f"p99 {run.p99_ms:.1f} ms"
+    )
+
+
+def _review_section(review: Any) -> list[str]:
+    return ["", "## Review queue", "", review.describe() if review is not None else "not run"]
