@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from datasette.app import Datasette
 from django.db import connection
+from django.http import QueryDict
 
 from bench.perf import datasette_peer as peer
 from governance import search
@@ -211,6 +212,15 @@ def test_datasette_pages_match_postgresql(
     results = peer.compare(connection.connection, pages.__getitem__, pairs)
     assert [(r.tracker_rows, r.peer_rows) for r in results] == [(2, 2), (1, 1), (3, 3)]
     assert all(r.ok for r in results), [r.describe() for r in results]
+    # The SQL the check counts with is our page's filter for the tracker URL.
+    for pair in pairs:
+        form = search.StatementFilterForm(QueryDict(pair.tracker.partition("?")[2]))
+        filters = search.StatementFilters.from_form(form)
+        with connection.cursor() as cursor:
+            sql = f"SELECT s.id FROM governance_statement s WHERE {pair.where}"
+            cursor.execute(sql, pair.params)
+            ids = {row[0] for row in cursor.fetchall()}
+        assert set(search.filtered_statements(filters).values_list("pk", flat=True)) == ids
 
     # The facets our page shows, with labels for the foreign keys, and the proposals
     # counted through the JSON array.

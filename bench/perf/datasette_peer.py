@@ -61,14 +61,28 @@ Datasette sorts by `_sort_desc=said_on` as our default sort does (it orders ties
 page boundary arbitrarily on the first page; ours by id desc): the same rows, in nearly
 the same order. It has no equivalent of our highlighted snippets (ts_headline).
 
-Server settings (serve()): immutable mode (`-i`: no locking, counts cached),
-`sql_time_limit_ms` 3000, the same budget as our pages' statement timeout
-(ANALYST_QUERY_TIMEOUT_MS, 3 s; Datasette's default is 1 s, which a count over
-a common term at 1M rows can exceed, failing the page); everything else at Datasette's
-defaults, including its facet settings (facet_time_limit_ms 200: a facet that takes
-longer is dropped from the page and listed in `facets_timed_out`, which
-verify_equivalence reports) and suggested facets (on). See bench/datasette-peer.md
-for figures at 1,000,000 statements.
+Server settings (serve(), SETTINGS): immutable mode (`-i`: read-only, no locking,
+counts cached), bound to 127.0.0.1, no reload, and three settings off Datasette's
+defaults, each so that the peer's page does the work ours does, no less and no more:
+
+- `sql_time_limit_ms` 3000 (default 1000): the budget of our pages' queries
+  (ANALYST_QUERY_TIMEOUT_MS, 3 s), so a page fails on the same terms as ours, not on
+  Datasette's stricter 1 s.
+- `facet_time_limit_ms` 3000 (default 200): a facet that takes longer than the limit is
+  dropped from the page ("timed out"), and at 1M statements the default drops some of
+  the six facets of a common search (year and proposals for "safety", measured; more
+  under concurrent load), so the page would be fast by showing less than ours. Each
+  facet now gets the same budget as any of our queries; verify_equivalence fails if a
+  facet is missing.
+- `suggest_facets` off (default on): Datasette also tries every other column as a
+  possible facet (each up to facet_suggest_time_limit_ms, 50 ms), work that our page
+  does not do; it cost about 0.4-0.6 s per page at 1M (bench/datasette-peer.md).
+  `serve(..., settings={"suggest_facets": True})` measures the default.
+
+Everything else is Datasette's default: facet size 30 (the URLs ask for 10), page size
+100 (the URLs ask for 20), three SQL threads, SQLite's default cache. Counts differ in
+kind: Datasette counts every matching row (`count(*)`), our page stops at 10,001
+("10,000+"), so for two of the three pages ours counts less.
 """
 
 from __future__ import annotations
@@ -85,7 +99,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +112,12 @@ PAGE_SIZE = 20
 FACET_SIZE = 10
 BATCH = 20_000  # rows per fetch from the server-side cursor, and per executemany
 SQL_TIME_LIMIT_MS = 3_000  # = ANALYST_QUERY_TIMEOUT_MS, our pages' statement timeout
+# Datasette settings that differ from its defaults (module docstring: why).
+SETTINGS: dict[str, int | bool] = {
+    "sql_time_limit_ms": SQL_TIME_LIMIT_MS,
+    "facet_time_limit_ms": SQL_TIME_LIMIT_MS,
+    "suggest_facets": False,
+}
 DB_NAME = "statements"  # Datasette names a database after its file's stem
 
 SCHEMA = """
@@ -317,8 +337,14 @@ def metadata() -> dict[str, Any]:
     }
 
 
-def serve_command(path: Path, port: int, metadata_path: Path) -> list[str]:
+def serve_command(
+    path: Path, port: int, metadata_path: Path, settings: Mapping[str, int | bool] | None = None
+) -> list[str]:
     datasette = Path(sys.executable).with_name("datasette")
+    options = []
+    for name, value in {**SETTINGS, **(settings or {})}.items():
+        text = ("on" if value else "off") if isinstance(value, bool) else str(value)
+        options += ["--setting", name, text]
     return [
         str(datasette) if datasette.exists() else "datasette",
         "serve",
@@ -330,16 +356,20 @@ def serve_command(path: Path, port: int, metadata_path: Path) -> list[str]:
         str(port),
         "--metadata",
         str(metadata_path),
-        "--setting",
-        "sql_time_limit_ms",
-        str(SQL_TIME_LIMIT_MS),
+        *options,
     ]
 
 
 @contextlib.contextmanager
-def serve(path: Path, port: int, *, startup_timeout: float = 60.0) -> Iterator[str]:
+def serve(
+    path: Path,
+    port: int,
+    *,
+    settings: Mapping[str, int | bool] | None = None,
+    startup_timeout: float = 60.0,
+) -> Iterator[str]:
     """Run Datasette on `path` at 127.0.0.1:`port`; yield its base URL once it answers,
-    stop it on exit."""
+    stop it on exit. `settings` override SETTINGS (e.g. {"suggest_facets": False})."""
     if path.stem != DB_NAME:
         raise ValueError(f"the file must be named {DB_NAME}.db (its stem names the database)")
     base = f"http://127.0.0.1:{port}"
@@ -348,11 +378,12 @@ def serve(path: Path, port: int, *, startup_timeout: float = 60.0) -> Iterator[s
         metadata_path.write_text(json.dumps(metadata()))
         log = (Path(tmp) / "datasette.log").open("w+b")
         proc = subprocess.Popen(
-            serve_command(path, port, metadata_path),
+            serve_command(path, port, metadata_path, settings),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            start_new_session=True,
+            start_new_session=True,  # a Ctrl-C meant for the benchmark is ours to pass on
+            preexec_fn=_die_with_parent,
         )
         try:
             _wait_until_up(proc, f"{base}/-/versions.json", startup_timeout, log)
@@ -360,6 +391,18 @@ def serve(path: Path, port: int, *, startup_timeout: float = 60.0) -> Iterator[s
         finally:
             _stop(proc)
             log.close()
+
+
+def _die_with_parent() -> None:
+    """In the child: be sent SIGTERM when the process that started it dies, so that a
+    benchmark killed outright leaves no server behind (Linux; elsewhere, nothing). Linux
+    sends it when the *thread* that started the child ends: call serve() from a thread
+    that lives as long as the server is needed (the main one)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _wait_until_up(proc: subprocess.Popen, url: str, timeout: float, log: Any) -> None:
@@ -406,7 +449,7 @@ PEER_FACETS = (
 
 # Chosen from waic_perf (1,000,004 statements, `generate_data` with its default seed):
 # the most frequent country (114,127 statements on behalf of the US) and the most common
-# kind (450,906 direct quotes), 51,410 statements together; "helsinki", the city in the
+# kind (450,906 direct quotes), 51,613 statements together; "helsinki", the city in the
 # names of a few events and proposals (1,334 statements), and "safety", one of the most
 # common topic words (133,266). Counts are PostgreSQL's; bench/datasette-peer.md has both.
 DEFAULT_COUNTRY = "US"
@@ -483,7 +526,9 @@ class Equivalence:
     pair: PagePair
     tracker_rows: int  # PostgreSQL's exact count of the page's filter
     peer_rows: int | None  # Datasette's filtered_table_rows_count (None: it timed out)
-    facets_timed_out: list[str]
+    # Facets asked for but not in the page: Datasette drops a facet that exceeds
+    # facet_time_limit_ms (its JSON does not list them; its HTML says "timed out").
+    facets_missing: list[str]
     peer_rows_shown: int
 
     @property
@@ -491,12 +536,12 @@ class Equivalence:
         return (
             self.tracker_rows == self.peer_rows
             and self.peer_rows_shown == min(self.tracker_rows, PAGE_SIZE)
-            and not self.facets_timed_out
+            and not self.facets_missing
         )
 
     def describe(self) -> str:
         status = "same" if self.ok else "DIFFERENT"
-        timed_out = f", facets timed out: {self.facets_timed_out}" if self.facets_timed_out else ""
+        timed_out = f", facets missing: {self.facets_missing}" if self.facets_missing else ""
         return (
             f"{self.pair.name}: PostgreSQL {self.tracker_rows:,}, Datasette "
             f"{self.peer_rows if self.peer_rows is None else f'{self.peer_rows:,}'} "
@@ -542,7 +587,11 @@ def compare(
                 pair=pair,
                 tracker_rows=tracker_rows,
                 peer_rows=data.get("filtered_table_rows_count"),
-                facets_timed_out=list(data.get("facets_timed_out") or []),
+                facets_missing=[
+                    column
+                    for _, column in PEER_FACETS
+                    if column not in (data.get("facet_results") or {})
+                ],
                 peer_rows_shown=len(data.get("rows") or []),
             )
         )
