@@ -10,9 +10,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN pip install --no-cache-dir uv
 WORKDIR /app
 
-# Dependencies first, from the lock file, so code changes reuse this layer.
+# Dependencies first, from the lock file, so code changes reuse this layer. The runtime
+# ones only: no default group (dev, and bench with the benchmark's Datasette).
 COPY pyproject.toml uv.lock .python-version ./
-RUN uv sync --frozen --no-dev --no-install-project
+RUN uv sync --frozen --no-default-groups --no-install-project
 
 COPY . .
 # Settings need a database URL to import; collectstatic does not connect.
