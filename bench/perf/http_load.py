@@ -73,9 +73,11 @@ def gunicorn(
     name = settings.rsplit(".", 1)[-1]
     log = (log_dir / f"gunicorn-{name}.log").open("ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "waic.wsgi:application"]
-        + ["--bind", f"127.0.0.1:{port}", *GUNICORN_ARGS]
-        + ["--access-logfile", str(log_dir / f"access-{name}.log"), "--no-control-socket"],
+        [
+            *(sys.executable, "-m", "gunicorn", "waic.wsgi:application"),
+            *("--bind", f"127.0.0.1:{port}", *GUNICORN_ARGS),
+            *("--access-logfile", str(log_dir / f"access-{name}.log"), "--no-control-socket"),
+        ],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -134,6 +136,14 @@ class Scenario:
     @property
     def errors(self) -> int:
         return sum(r.non_2xx + r.socket_errors for r in self.runs)
+
+
+def describe(run: WrkRun) -> str:
+    return (
+        f"{run.rps:,.1f} req/s, p50 {run.p50_ms:.1f} ms, p95 {run.p95_ms:.1f} ms, "
+        f"p99 {run.p99_ms:.1f} ms, {run.bytes_per_request / 1024:.1f} KiB, "
+        f"errors {run.non_2xx + run.socket_errors}"
+    )
 
 
 def wrk_path() -> str:

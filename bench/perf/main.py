@@ -103,9 +103,7 @@ def scenarios(pairs: list) -> tuple[list[Scenario], list[Scenario]]:
 
     from governance.models import Proposal
 
-    proposal = (
-        Proposal.objects.annotate(n=Count("participations")).order_by("-n", "pk").first()
-    )
+    proposal = Proposal.objects.annotate(n=Count("participations")).order_by("-n", "pk").first()
     a3 = next(p for p in pairs if p.name.startswith("A3"))
     selective = next(p for p in pairs if p.name.startswith("A4 search selective"))
     common = next(p for p in pairs if p.name.startswith("A4 search common"))
@@ -137,6 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ingest-documents", type=int, default=400)
     parser.add_argument(
         "--quick", action="store_true", help="1 round of 3 s, 100 documents: a smoke run"
+    )
+    parser.add_argument(
+        "--parts",
+        default="pages,ingestion,review",
+        help="comma-separated subset of pages,ingestion,review (default: all)",
     )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -174,6 +177,7 @@ def _run(args: argparse.Namespace, started_at: datetime.datetime) -> int:
     from bench.perf import datasette_peer
 
     results: dict = {"dataset": dataset, "args": vars(args), "started_at": started_at}
+    parts = set(args.parts.split(","))
     work = Path(tempfile.mkdtemp(prefix="waic-bench-"))
     log(f"logs in {work}")
     http_load.collectstatic(environ)
@@ -186,9 +190,7 @@ def _run(args: argparse.Namespace, started_at: datetime.datetime) -> int:
 
     with contextlib.ExitStack() as stack:
         base = stack.enter_context(http_load.gunicorn(environ, work))
-        floor = stack.enter_context(
-            http_load.gunicorn(environ, work, settings="bench.perf.floor")
-        )
+        floor = stack.enter_context(http_load.gunicorn(environ, work, settings="bench.perf.floor"))
         peer_base = stack.enter_context(datasette_peer.serve(peer_db, http_load.free_port()))
         results["equivalence"] = datasette_peer.verify_equivalence(url, peer_base, pairs)
         results["first_request"] = first_requests(base, ours)
@@ -200,20 +202,22 @@ def _run(args: argparse.Namespace, started_at: datetime.datetime) -> int:
         for round_no in range(1, args.rounds + 1):
             for host, s in everything:
                 log(f"round {round_no}/{args.rounds}: {s.key} {s.title}")
-                s.runs.append(
-                    http_load.wrk(
-                        host + s.url,
-                        connections=args.connections,
-                        seconds=args.seconds,
-                        headers=s.headers,
-                    )
+                run = http_load.wrk(
+                    host + s.url,
+                    connections=args.connections,
+                    seconds=args.seconds,
+                    headers=s.headers,
                 )
+                s.runs.append(run)
+                log(f"    {http_load.describe(run)}")
         results["scenarios"] = everything
         results["export_csv"] = csv_export(base)
-        results["search_under_ingestion"], results["ingestion"] = ingestion(
-            args, base, ours, server_url, redis_url, work
-        )
-        results["review"] = review(url, base)
+        if "ingestion" in parts:
+            results["search_under_ingestion"], results["ingestion"] = ingestion(
+                args, base, ours, server_url, redis_url, work
+            )
+        if "review" in parts:
+            results["review"] = review(url, base)
     results["finished_at"] = datetime.datetime.now(datetime.UTC)
     results["machine"] = machine()
     args.output.write_text(report.render(results))
