@@ -74,7 +74,7 @@ def test_prepare_then_measure(live_server: LiveServer) -> None:
     accepted = Candidate.objects.filter(pk__in=result.accepted_ids)
     assert {c.status for c in accepted} == {Candidate.Status.ACCEPTED}
     assert result.ok
-    assert "accept: 2 ×" in result.summary()
+    assert "| accept (htmx POST) | 2 |" in result.describe()
 
 
 def test_prepare_refuses_another_database() -> None:

@@ -219,23 +219,33 @@ class ReviewResult:
             and self.decisions_created == self.accepts.count + self.rejects.count
         )
 
-    def summary(self) -> str:
-        def line(name: str, t: Timings) -> str:
-            return f"{name}: {t.count} × median {t.median} ms, p95 {t.p95} ms, max {t.max} ms"
+    def describe(self) -> str:
+        """Markdown for bench/RESULTS.md (bench/perf/report.py calls this)."""
+
+        def row(name: str, t: Timings, extra: str = "") -> str:
+            return f"| {name} | {t.count} | {t.median} | {t.p95} | {t.max} | {extra} |"
 
         lines = [
-            line("GET /review/", self.renders) + f", {self.render_bytes:,} bytes",
-            line("accept", self.accepts) + f" (of {self.accepts_requested} asked)",
-            line("accept refused", self.refusals),
-            line("reject", self.rejects),
-            f"accepted by kind: {dict(self.accepted_by_kind)}",
-            f"refused by kind: {dict(self.refused_by_kind)}",
-            *(f"refused ({n}×): {reason}" for reason, n in self.refusal_reasons.most_common()),
-            f"decisions: {self.decisions_before} → {self.decisions_after} "
-            f"(+{self.decisions_created}); accepts verified {self.accepted_verified}",
-            *(f"FAILED: {failure}" for failure in self.failures),
+            "| request | n | median ms | p95 ms | max ms | |",
+            "|---|---:|---:|---:|---:|---|",
+            row("GET /review/ (full page)", self.renders, f"{self.render_bytes:,} bytes"),
+            row("accept (htmx POST)", self.accepts, f"of {self.accepts_requested} asked"),
+            row("accept refused (409)", self.refusals),
+            row("reject (htmx POST)", self.rejects),
+            "",
+            f"- accepted by kind: {_kinds(self.accepted_by_kind)}",
+            f"- refused by kind: {_kinds(self.refused_by_kind)}",
+            *(f"- refused ({n}×): {reason}" for reason, n in self.refusal_reasons.most_common()),
+            f"- Decisions {self.decisions_before:,} → {self.decisions_after:,} "
+            f"(+{self.decisions_created}); accepted candidates with their Decision: "
+            f"{self.accepted_verified} of {self.accepts.count}",
+            *(f"- **failed:** {failure}" for failure in self.failures),
         ]
         return "\n".join(lines)
+
+
+def _kinds(counts: Counter[str]) -> str:
+    return ", ".join(f"{kind} {n}" for kind, n in counts.most_common()) or "none"
 
 
 class _Browser:
