@@ -26,31 +26,39 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-REVISION_KEY = "counts:revision"
+# Two revisions: curated data (statements, records, participations) and what ingestion
+# writes (documents, runs), which changes far more often and only a few pages show.
+CURATED, INGESTED = "curated", "ingested"
 ENTRY_TTL = 15 * 60  # seconds
 
 
-def revision() -> str:
+def revision(kind: str = CURATED) -> str:
     """The current revision; a new one if Redis has none (first use, or after a flush)."""
-    current = cache.get(REVISION_KEY)
+    key = f"revision:{kind}"
+    current = cache.get(key)
     if current is None:
-        cache.add(REVISION_KEY, uuid.uuid4().hex, None)
-        current = cache.get(REVISION_KEY) or "none"
+        cache.add(key, uuid.uuid4().hex, None)
+        current = cache.get(key) or "none"
     return current
 
 
-def bump() -> None:
+def bump(kind: str = CURATED) -> None:
     """A new revision now, and again once the current transaction commits.
 
     Now: this process's next reads (inside the same transaction, tests included) see the
     change. After the commit: another process may have cached the pre-commit rows under
     the first new revision meanwhile."""
-    _new_revision()
-    transaction.on_commit(_new_revision)
+    _new_revision(kind)
+    transaction.on_commit(lambda: _new_revision(kind))
 
 
-def _new_revision() -> None:
-    cache.set(REVISION_KEY, uuid.uuid4().hex, None)
+def bump_all() -> None:
+    for kind in (CURATED, INGESTED):
+        bump(kind)
+
+
+def _new_revision(kind: str) -> None:
+    cache.set(f"revision:{kind}", uuid.uuid4().hex, None)
 
 
 def _key(name: str, params: Any) -> str:
@@ -81,24 +89,32 @@ def cached[T](name: str, params: Any, compute: Callable[[], T]) -> T:
     return value
 
 
-def _changed(sender: type, **kwargs: Any) -> None:
-    bump()
+def _curated_changed(sender: type, **kwargs: Any) -> None:
+    bump(CURATED)
+
+
+def _ingested_changed(sender: type, **kwargs: Any) -> None:
+    bump(INGESTED)
+
+
+# What ingestion writes; the review queue's own bookkeeping and the alerts change nothing
+# a cached page shows (an accepted candidate writes curated records, which bump).
+INGESTED_MODELS = {"Document", "DocumentCountry", "IngestRun", "Source"}
+UNSHOWN_MODELS = {"Candidate", "Decision", "Merge", "Follow", "Digest", "DigestItem"}
 
 
 def connect_signals() -> None:
-    """Bump on every write to what cached counts read (called from AppConfig.ready)."""
-    from governance.models import (
-        Country,
-        Event,
-        Participation,
-        Person,
-        Proposal,
-        Statement,
-    )
+    """Bump on every write to what cached counts and pages read (from AppConfig.ready):
+    every model of the app, its many-to-many tables included, but the ones above."""
+    from django.apps import apps
 
-    for model in (Statement, Country, Event, Participation, Person, Proposal):
-        uid = f"count_cache:{model.__name__}"
-        post_save.connect(_changed, sender=model, dispatch_uid=uid + ":save")
-        post_delete.connect(_changed, sender=model, dispatch_uid=uid + ":delete")
-    for through in (Statement.proposals.through, Statement.countries.through):
-        m2m_changed.connect(_changed, sender=through, dispatch_uid=f"count_cache:{through}")
+    for model in apps.get_app_config("governance").get_models(include_auto_created=True):
+        name = model.__name__
+        if name in UNSHOWN_MODELS or name.startswith("Historical"):
+            continue
+        receiver = _ingested_changed if name in INGESTED_MODELS else _curated_changed
+        uid = f"count_cache:{model._meta.label}"
+        post_save.connect(receiver, sender=model, dispatch_uid=uid + ":save")
+        post_delete.connect(receiver, sender=model, dispatch_uid=uid + ":delete")
+        if model._meta.auto_created:  # a many-to-many table: add(), remove(), clear()
+            m2m_changed.connect(receiver, sender=model, dispatch_uid=uid + ":m2m")

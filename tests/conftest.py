@@ -35,4 +35,4 @@ def fresh_count_cache(request: pytest.FixtureRequest) -> None:
         return
     from governance import count_cache
 
-    count_cache.bump()
+    count_cache.bump_all()

@@ -64,6 +64,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Anonymous analyst pages from Redis: inside the CSP (each hit gets its own nonce),
+    # before everything that touches the database.
+    "governance.page_cache.AnonymousPageCache",
     "django_htmx.middleware.HtmxMiddleware",
     # A clear 503 while PostgreSQL is unreachable; inside the CSP so the page gets it.
     "governance.middleware.DatabaseUnavailable",

@@ -18,6 +18,7 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from governance import count_cache
 from governance.extract.types import EventFound, Extraction, ParaphraseFound
 from governance.models import (
     Candidate,
@@ -267,6 +268,8 @@ def write_candidates(document: Document, extraction: Extraction) -> dict[str, in
             decided.add(key)
             fresh.append(candidate)
         Candidate.objects.bulk_create(fresh)
+        # The country pages list the documents mentioning them (bulk_create sends no signal).
+        count_cache.bump(count_cache.INGESTED)
         document.mentions.all().delete()
         codes = [found.code for found in extraction.countries]
         known = set(Country.objects.filter(code__in=codes).values_list("code", flat=True))

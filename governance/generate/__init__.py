@@ -105,7 +105,7 @@ def clear() -> dict[str, int]:
     counts: dict[str, int] = {}
     params = {"p": prefix, "s": SOURCE_NAME}
     with transaction.atomic(), connection.cursor() as cursor:
-        count_cache.bump()  # raw DELETEs: no signals
+        count_cache.bump_all()  # raw DELETEs: no signals
         for label, model, where in steps:
             cursor.execute(f"DELETE FROM {_table(model)} WHERE {where}", params)
             if cursor.rowcount:
@@ -145,7 +145,7 @@ def generate(
     with transaction.atomic():
         if generated_present():
             raise AlreadyGenerated
-        count_cache.bump()  # COPY: no signals
+        count_cache.bump_all()  # COPY: no signals
         with connection.cursor() as cursor:
             # One big transaction: no need to wait for the WAL flush of each COPY,
             # and a larger GIN pending list means fewer, bigger merges.
