@@ -6,21 +6,29 @@ answered 200 with HTML and no cookie of their own (a page that set the CSRF cook
 form token and is never stored). The htmx headers the pages vary on are part of the key,
 so a fragment and its full page are cached apart.
 
-Each response keeps its own CSP nonce: the stored page has the nonce of the response that
-filled it replaced by a placeholder, and every hit puts the current request's nonce back
-(ContentSecurityPolicyMiddleware, outside this one, sends the matching header). A hit
-skips the database entirely, so this sits before the database middlewares.
+Pages carry no CSP nonce (templates/base.html), so a stored page is the same bytes for
+everyone and is stored compressed too, gzip and Brotli, once per fill: a hit costs no
+compression. Should a page ever carry a nonce, it is stored with a placeholder instead
+(uncompressed) and every hit gets its own request's nonce put back, which the CSP header
+(ContentSecurityPolicyMiddleware, outside this one) then names. A hit skips the database
+entirely, so this sits before the database middlewares.
+
+Dynamic pages are not compressed otherwise: at 1.5-6 ms of CPU for a 150 KB page, gzip
+per response would cost more than the whole cached hit (bench/RESULTS.md).
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from collections.abc import Callable
 
+import brotli
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
+from django.utils.cache import patch_vary_headers
 
 from governance import count_cache
 
@@ -29,7 +37,7 @@ from governance import count_cache
 # "documents this week").
 PAGE_TTL = 60
 MAX_BYTES = 2 * 2**20
-NONCE_PLACEHOLDER = "\x00csp-nonce\x00"
+NONCE = b"\x00csp-nonce\x00"  # where a stored page had its nonce
 CURATED, INGESTED = count_cache.CURATED, count_cache.INGESTED
 # URL name -> the revisions its content depends on.
 PAGES: dict[str, tuple[str, ...]] = {
@@ -54,6 +62,7 @@ PAGES: dict[str, tuple[str, ...]] = {
 }
 VARY_HEADERS = ("HTTP_HX_REQUEST", "HTTP_HX_TARGET", "HTTP_HX_HISTORY_RESTORE_REQUEST")
 KEPT_HEADERS = ("Content-Type", "Vary", "Content-Language", "X-Robots-Tag")
+BROTLI_QUALITY = 5  # ~2 ms for a 150 KB page, within a few % of the best ratio on HTML
 
 
 class AnonymousPageCache:
@@ -65,19 +74,34 @@ class AnonymousPageCache:
         if revisions is None:
             return self.get_response(request)
         key = self._key(request, revisions)
-        stored = cache.get(key)
-        if stored is not None:
-            return self._replay(request, stored)
+        accepted = _accepted_encodings(request.META.get("HTTP_ACCEPT_ENCODING", ""))
+        encoding = next((e for e in ("br", "gzip") if e in accepted), "identity")
+        # One variant per key, so that a hit reads only the bytes it sends.
+        stored = cache.get_many([f"{key}:nonced", f"{key}:{encoding}"])
+        if stored:
+            return self._replay(request, *stored.popitem(), "hit")
         response = self.get_response(request)
-        if self._storable(response):
-            body = response.content.decode(response.charset)
-            nonce = getattr(request, "_csp_nonce", None)
-            if nonce:  # generated, so the page carries it
-                body = body.replace(str(nonce), NONCE_PLACEHOLDER)
-            headers = {h: response[h] for h in KEPT_HEADERS if h in response}
-            cache.set(key, (body, headers), PAGE_TTL)
-            response["X-Page-Cache"] = "miss"
-        return response
+        if not self._storable(response):
+            return response
+        variants = self._variants(request, response)
+        cache.set_many({f"{key}:{name}": value for name, value in variants.items()}, PAGE_TTL)
+        chosen = "nonced" if "nonced" in variants else encoding
+        return self._replay(request, f"{key}:{chosen}", variants[chosen], "miss")
+
+    @staticmethod
+    def _variants(
+        request: HttpRequest, response: HttpResponse
+    ) -> dict[str, tuple[dict[str, str], bytes]]:
+        body = response.content
+        headers = {h: response[h] for h in KEPT_HEADERS if h in response}
+        nonce = getattr(request, "_csp_nonce", None)
+        if nonce and str(nonce).encode() in body:  # base64: the same bytes in any charset
+            return {"nonced": (headers, body.replace(str(nonce).encode(), NONCE))}
+        return {
+            "identity": (headers, body),
+            "gzip": (headers, gzip.compress(body, compresslevel=9, mtime=0)),
+            "br": (headers, brotli.compress(body, mode=brotli.MODE_TEXT, quality=BROTLI_QUALITY)),
+        }
 
     @staticmethod
     def _revisions_for(request: HttpRequest) -> tuple[str, ...] | None:
@@ -112,12 +136,33 @@ class AnonymousPageCache:
         )
 
     @staticmethod
-    def _replay(request: HttpRequest, stored: tuple[str, dict[str, str]]) -> HttpResponse:
-        body, headers = stored
-        if NONCE_PLACEHOLDER in body:
-            body = body.replace(NONCE_PLACEHOLDER, str(request._csp_nonce))
+    def _replay(
+        request: HttpRequest, key: str, stored: tuple[dict[str, str], bytes], outcome: str
+    ) -> HttpResponse:
+        headers, body = stored
+        variant = key.rsplit(":", 1)[1]
+        if variant == "nonced":
+            body = body.replace(NONCE, str(request._csp_nonce).encode())
         response = HttpResponse(body)
         for name, value in headers.items():
             response[name] = value
-        response["X-Page-Cache"] = "hit"
+        if variant in ("br", "gzip"):
+            response["Content-Encoding"] = variant
+        if variant != "nonced":
+            patch_vary_headers(response, ["Accept-Encoding"])
+        response["X-Page-Cache"] = outcome
         return response
+
+
+def _accepted_encodings(header: str) -> set[str]:
+    """Codings the client takes (q=0 refuses one)."""
+    accepted = set()
+    for part in header.split(","):
+        name, _, params = part.strip().partition(";")
+        q = params.strip().removeprefix("q=") if params.strip().startswith("q=") else "1"
+        try:
+            if float(q) > 0:
+                accepted.add(name.strip().lower())
+        except ValueError:
+            continue
+    return accepted
