@@ -107,6 +107,7 @@ class AnonymousPageCache:
     def _revisions_for(request: HttpRequest) -> tuple[str, ...] | None:
         if request.method != "GET" or "HTTP_AUTHORIZATION" in request.META:
             return None
+        request.get_host()  # CommonMiddleware, inside this one, would refuse a bad Host
         cookies = request.COOKIES
         if settings.SESSION_COOKIE_NAME in cookies or "messages" in cookies:
             return None  # maybe signed in, or a message to show once

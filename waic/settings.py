@@ -57,16 +57,17 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before CommonMiddleware, so CORS headers are on every API response.
     "corsheaders.middleware.CorsMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Anonymous analyst pages from Redis: inside the header middlewares above (every
+    # response gets their headers), before the session, the user and the database, which
+    # a cached page does not need.
+    "governance.page_cache.AnonymousPageCache",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    # Anonymous analyst pages from Redis: inside the CSP (each hit gets its own nonce),
-    # before everything that touches the database.
-    "governance.page_cache.AnonymousPageCache",
     "django_htmx.middleware.HtmxMiddleware",
     # A clear 503 while PostgreSQL is unreachable; inside the CSP so the page gets it.
     "governance.middleware.DatabaseUnavailable",

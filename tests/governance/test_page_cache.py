@@ -116,3 +116,12 @@ def test_errors_and_unlisted_pages_are_not_stored(client: Client) -> None:
     for _ in range(2):
         assert "X-Page-Cache" not in client.get("/people/no-such-person/")
         assert "X-Page-Cache" not in client.get("/accounts/login/")
+
+
+def test_a_cached_page_is_not_served_to_a_foreign_host(client: Client) -> None:
+    client.get("/statements/")
+    assert client.get("/statements/")["X-Page-Cache"] == "hit"
+    assert client.get("/statements/", headers={"Host": "evil.example"}).status_code == 400
+    hit = client.get("/statements/")
+    for header in ("X-Frame-Options", "Content-Security-Policy", "X-Content-Type-Options"):
+        assert header in hit, header
