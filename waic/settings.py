@@ -290,6 +290,12 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Tests give each session its own queue, so a test worker never takes a real job.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
+# Extraction (CPU-bound, spaCy) on a queue of its own when set, so that fetch workers and
+# extraction workers can be sized and placed apart (docs/scaling.md): start the workers
+# with `-Q <CELERY_QUEUE>` and `-Q <CELERY_EXTRACT_QUEUE>`. Unset: one queue for all.
+CELERY_EXTRACT_QUEUE = env.str("CELERY_EXTRACT_QUEUE", default="")
+if CELERY_EXTRACT_QUEUE:
+    CELERY_TASK_ROUTES = {"governance.tasks.extract_document": {"queue": CELERY_EXTRACT_QUEUE}}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")
 INGEST_BEAT_INTERVAL = env.float("INGEST_BEAT_INTERVAL", default=60.0)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
