@@ -108,3 +108,38 @@ def test_web_streams_long_responses_with_threads(compose: dict[str, Any]) -> Non
     """Sync gunicorn workers are killed after 30 s without a heartbeat, mid-export."""
     command = compose["services"]["web"]["command"]
     assert "--threads" in command and int(command[command.index("--threads") + 1]) > 1
+
+
+class _ComposeLoader(yaml.SafeLoader):
+    """YAML with Compose's merge tags (!reset, !override), read as their plain values."""
+
+
+for _tag in ("!reset", "!override"):
+    _ComposeLoader.add_constructor(
+        _tag,
+        lambda loader, node: (
+            loader.construct_sequence(node)
+            if isinstance(node, yaml.SequenceNode)
+            else loader.construct_mapping(node)
+            if isinstance(node, yaml.MappingNode)
+            else loader.construct_scalar(node)
+        ),
+    )
+
+
+def test_the_scale_file_splits_fetch_and_extraction_queues() -> None:
+    """docker-compose.scale.yml (docs/scaling.md): fetch workers and extraction workers on
+    their own queues, named the same in the settings of every Django service."""
+    scale = yaml.load((ROOT / "docker-compose.scale.yml").read_text(), Loader=_ComposeLoader)
+    services = scale["services"]
+    for name in ("worker", "extractor"):
+        check_command(services[name]["command"])
+    queue_of = {name: services[name]["command"][-1] for name in ("worker", "extractor")}
+    for name in ("web", "worker", "extractor", "beat"):
+        env = services[name]["environment"]
+        assert env["CELERY_QUEUE"] == queue_of["worker"] == "fetch"
+        assert env["CELERY_EXTRACT_QUEUE"] == queue_of["extractor"] == "extract"
+    assert services["extractor"]["extends"] == {"file": "docker-compose.yml", "service": "worker"}
+    assert services["web"]["ports"] == []  # the proxy publishes the port
+    conf = (ROOT / services["proxy"]["volumes"][0].split(":")[0]).read_text()
+    assert "server web:8000;" in conf and "listen 8000;" in conf
