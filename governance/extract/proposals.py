@@ -42,7 +42,7 @@ import re
 
 from spacy.tokens import Doc, Span, Token
 
-from governance.extract.nlp import english
+from governance.extract.nlp import english, lemma_filter
 from governance.extract.types import ProposalFound
 
 _STRONG = {
@@ -94,6 +94,8 @@ _ITEM_VERBS = {
     "encourage", "promote", "cover", "list", "prioritize", "prioritise", "envisage",
     "envision",
 }  # fmt: skip
+# Every lemma a sentence needs to yield a proposal or a plan's items.
+_CUES = frozenset(_STRONG | _WEAK | _ITEM_VERBS)
 
 _BULLET = re.compile(r"^[ \t]*(?:[-•*▪●◦–]|\(?\d{1,2}[.)]|\(?[a-z][.)])[ \t]+(?P<item>\S.*)$")
 
@@ -168,8 +170,11 @@ def _sentences(text: str, doc: Doc) -> list[Span]:
                 cut = _DATELINE.match(line)
                 if cut:
                     line = " " * cut.end() + line[cut.end() :]
-                sub = english()(" " * pos + line)
-                out.extend(s for s in sub.sents if s.text.strip())
+                sub = english().make_doc(" " * pos + line)
+                # A line without a word that can be a cue yields nothing: not parsed.
+                cues = lemma_filter(_CUES)
+                if cues is None or cues.may_occur(sub):
+                    out.extend(s for s in english()(sub).sents if s.text.strip())
             pos += len(line) + 1
     return out
 
