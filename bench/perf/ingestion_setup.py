@@ -24,6 +24,9 @@ def main() -> int:
 
     plan = json.load(sys.stdin)
     call_command("migrate", verbosity=0)
+    # The seed's curated people, organizations and statements, as in production: the
+    # candidates of a document are matched against them.
+    call_command("seed", verbosity=0)
     ids: dict[str, list[int]] = {}
     for group in ("measured", "warm"):
         ids[group] = [

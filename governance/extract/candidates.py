@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import date
 from difflib import SequenceMatcher
+from functools import cache
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -132,6 +133,9 @@ def _event_payload(found: EventFound) -> dict[str, Any]:
 
 def _candidates(extraction: Extraction, document: Document) -> Iterator[Candidate]:
     text = document.text
+    # One query per name, not per mention: a speaker is looked up for the person, each
+    # of their quotes and each paraphrase. Nothing curated changes meanwhile.
+    find_person, find_organization = cache(_person), cache(_organization)
 
     def make(
         kind: str,
@@ -165,7 +169,7 @@ def _candidates(extraction: Extraction, document: Document) -> Iterator[Candidat
             continue
         first = person.mentions[0]
         yield make(
-            Candidate.Kind.PERSON, first.start, first.end, asdict(person), _person(person.name)
+            Candidate.Kind.PERSON, first.start, first.end, asdict(person), find_person(person.name)
         )
     for org in extraction.organizations:
         if not org.mentions:
@@ -176,10 +180,10 @@ def _candidates(extraction: Extraction, document: Document) -> Iterator[Candidat
             first.start,
             first.end,
             asdict(org),
-            _organization(org.name),
+            find_organization(org.name),
         )
     for quote in extraction.quotes:
-        speaker = _person(quote.speaker)
+        speaker = find_person(quote.speaker)
         payload = {**asdict(quote), "speaker_id": speaker.pk if speaker else None}
         existing = None
         if speaker:
@@ -188,7 +192,7 @@ def _candidates(extraction: Extraction, document: Document) -> Iterator[Candidat
             ).first()
         yield make(Candidate.Kind.QUOTE, quote.start, quote.end, payload, existing)
     for para in extraction.paraphrases:
-        speaker = _person(para.speaker)
+        speaker = find_person(para.speaker)
         payload = {
             "speaker": para.speaker,
             "text": para.text,
@@ -263,7 +267,14 @@ def write_candidates(document: Document, extraction: Extraction) -> dict[str, in
             key = (candidate.kind, candidate.start, candidate.end, candidate.extractor)
             if key in decided or candidate.end <= candidate.start:
                 continue  # a curator already decided this one
-            candidate.full_clean(validate_unique=False, validate_constraints=False)
+            # The document is the row locked above and a record's type comes from
+            # ContentType's cache: validating them would only ask the database, twice
+            # per candidate, whether they exist.
+            candidate.full_clean(
+                exclude=["document", "record_type"],
+                validate_unique=False,
+                validate_constraints=False,
+            )
             decided.add(key)
             fresh.append(candidate)
         Candidate.objects.bulk_create(fresh)
