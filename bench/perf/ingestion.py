@@ -24,10 +24,11 @@ feed, each stored document hands itself to `extract_document` on commit, and the
 stops when every document of every feed is stored and extracted (its candidates and
 country mentions written, status no longer pending).
 
-CPU: user+sys of each worker process and its pool child, and of the PostgreSQL backends
-serving the scratch database, over the measured interval: on a shared machine these
-are steadier than wall time. Bounded: `time_limit` (default 600 s) for the measured
-run, 180 s for start and warm-up; workers, server and database are always cleaned up.
+CPU: user+sys of each worker process and its pool child over the measured interval; on a
+shared machine it is steadier than wall time. PostgreSQL's share is not counted: Celery
+closes the database connection around every task, so its backends come and go.
+Bounded: `time_limit` (default 600 s) for the measured run, 180 s for start and warm-up;
+workers, server and database are always cleaned up.
 """
 
 from __future__ import annotations
@@ -66,7 +67,6 @@ class IngestionResult:
     documents: int  # stored and extracted during the measured interval
     seconds: float  # wall: enqueue -> the last document's candidates written
     worker_cpu_seconds: float  # user+sys of the workers (main processes and pool children)
-    database_cpu_seconds: float  # user+sys of the PostgreSQL backends of the scratch db
     candidates: int
     extraction_failed: int
     ingest_failed: int  # feed fetches that ended failed
@@ -123,7 +123,6 @@ class IngestionRun:
     _sources: list[int] = field(default_factory=list)
     _processes: list[psutil.Process] = field(default_factory=list)
     _cpu_at_start: dict[int, float] = field(default_factory=dict)
-    _db_cpu_at_start: dict[int, float] = field(default_factory=dict)
 
     def _query(self, sql: str, params: tuple = ()) -> tuple:
         assert self._conn is not None
@@ -172,7 +171,6 @@ class IngestionRun:
     def _finish(self) -> None:
         seconds = time.perf_counter() - self.started
         worker_cpu = _cpu(self._processes) - sum(self._cpu_at_start.values())
-        database_cpu = _delta(_backend_cpu(self._conn), self._db_cpu_at_start)
         stored, failed, chars = self._query(
             "SELECT count(*), count(*) FILTER (WHERE extraction_status = 'failed'), "
             "coalesce(avg(length(text)), 0) FROM governance_document WHERE source_id = ANY(%s)",
@@ -193,7 +191,6 @@ class IngestionRun:
             documents=stored,
             seconds=seconds,
             worker_cpu_seconds=worker_cpu,
-            database_cpu_seconds=database_cpu,
             candidates=candidates,
             extraction_failed=failed,
             ingest_failed=ingest_failed,
@@ -213,26 +210,6 @@ def _cpu(processes: list[psutil.Process]) -> float:
 def _worker_processes(worker: object) -> list[psutil.Process]:
     main = psutil.Process(worker.process.pid)
     return [main, *main.children(recursive=True)]
-
-
-def _backend_cpu(conn: psycopg2.extensions.connection) -> dict[int, float]:
-    """CPU seconds of each PostgreSQL backend connected to this database but ours."""
-    with conn.cursor() as cur:
-        cur.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid()"
-        )
-        pids = [pid for (pid,) in cur.fetchall()]
-    out = {}
-    for pid in pids:
-        with contextlib.suppress(psutil.Error):
-            times = psutil.Process(pid).cpu_times()
-            out[pid] = times.user + times.system
-    return out
-
-
-def _delta(now: dict[int, float], before: dict[int, float]) -> float:
-    return sum(cpu - before.get(pid, 0.0) for pid, cpu in now.items())
 
 
 class _Broker:
@@ -324,7 +301,6 @@ def running(
         _warm_up(run, broker, private, ids["warm"])
         run._processes = [p for w in started for p in _worker_processes(w)]
         run._cpu_at_start = {p.pid: _cpu([p]) for p in run._processes}
-        run._db_cpu_at_start = _backend_cpu(run._conn)
         run.started = time.perf_counter()
         broker.send("governance.tasks.enqueue_due_sources", queue)
         yield run
@@ -419,7 +395,7 @@ def main() -> int:
         parser.error("DATABASE_URL and REDIS_URL (or --database-url, --redis-url) are needed")
     print(
         "| workers | documents | seconds | docs/s | docs/s per core | ms/doc per worker "
-        "| worker CPU s | docs per worker CPU-s | worker CPU ms/doc | db CPU s |"
+        "| worker CPU s | docs per worker CPU-s | worker CPU ms/doc | candidates |"
     )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for _ in range(args.repeat):
@@ -429,7 +405,7 @@ def main() -> int:
                 f"| {r.workers} | {r.documents} | {r.seconds:.2f} | {r.documents_per_second:.1f} "
                 f"| {r.documents_per_second_per_core:.1f} | {r.ms_per_document:.1f} "
                 f"| {r.worker_cpu_seconds:.2f} | {r.documents_per_worker_cpu_second:.1f} "
-                f"| {r.worker_cpu_ms_per_document:.1f} | {r.database_cpu_seconds:.2f} |",
+                f"| {r.worker_cpu_ms_per_document:.1f} | {r.candidates} |",
                 flush=True,
             )
             if args.json:
