@@ -225,12 +225,15 @@ class _Broker:
     def send(self, name: str, queue: str, **kwargs: object) -> None:
         self.app.send_task(name, kwargs=kwargs, queue=queue)
 
-    def forget(self, queues: list[str]) -> None:
+    def forget(self, queue: str) -> None:
+        """Delete what the run left in Redis: its queues, their bindings and the beat
+        marker, every key naming the run's queue (unique to the run)."""
         import redis
 
         with redis.Redis.from_url(self.redis_url, socket_timeout=5) as client:
-            for queue in queues:
-                client.delete(queue, f"_kombu.binding.{queue}", f"waic:queue-marker:{queue}")
+            keys = list(client.scan_iter(match=f"*{queue}*", count=1000))
+            if keys:
+                client.delete(*keys)
         self.app.close()
 
 
@@ -311,7 +314,7 @@ def running(
         if run._conn is not None:
             run._conn.close()
         with contextlib.suppress(Exception):
-            broker.forget([queue, *private])
+            broker.forget(queue)
         scratch_db.drop_database(db_url)
 
 
