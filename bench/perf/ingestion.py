@@ -141,7 +141,8 @@ class IngestionRun:
 
     def done(self) -> bool:
         """True once every feed was fetched and every stored document extracted; the
-        result is then recorded (the clock stops at the first call that sees it)."""
+        result is then recorded (the clock stops at the first call that sees it).
+        TimeoutError past the run's time limit, so a caller's loop ends too."""
         if self.result is not None:
             return True
         (fetched,) = self._query(
@@ -151,6 +152,11 @@ class IngestionRun:
         )
         stored, extracted = self.progress()
         if fetched < len(self._sources) or extracted < stored:
+            if time.perf_counter() - self.started > self.time_limit:
+                raise TimeoutError(
+                    f"{extracted} of {stored} stored documents extracted "
+                    f"(of {self.documents}) after {self.time_limit:.0f} s"
+                )
             return False
         self._finish()
         return True
@@ -158,12 +164,6 @@ class IngestionRun:
     def wait(self) -> IngestionResult:
         """Block until done (TimeoutError past the run's time limit)."""
         while not self.done():
-            if time.perf_counter() - self.started > self.time_limit:
-                stored, extracted = self.progress()
-                raise TimeoutError(
-                    f"{extracted} of {stored} stored documents extracted "
-                    f"(of {self.documents}) after {self.time_limit:.0f} s"
-                )
             time.sleep(POLL_EVERY)
         assert self.result is not None
         return self.result
