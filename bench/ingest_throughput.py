@@ -23,7 +23,6 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -31,6 +30,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "waic.settings")
 os.environ["INGEST_ALLOW_LOOPBACK"] = "true"
 os.environ["CELERY_QUEUE"] = f"bench-{uuid.uuid4().hex[:8]}"
 
+from bench import scratch_db  # noqa: E402
 from waic import services  # noqa: E402
 
 SEED_ARTICLE = ROOT / "governance" / "fixtures" / "seed" / "waic-2025-article.txt"
@@ -45,28 +45,7 @@ def scratch_database() -> tuple[str, services.EmbeddedServices | None]:
             postgres=not os.environ.get("DATABASE_URL"), redis=not os.environ.get("REDIS_URL")
         )
         started.export()
-    import psycopg2
-
-    parts = urlsplit(os.environ["DATABASE_URL"])
-    admin_url = urlunsplit(parts._replace(path="/postgres"))
-    conn = psycopg2.connect(admin_url)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("DROP DATABASE IF EXISTS waic_bench WITH (FORCE)")
-        cur.execute("CREATE DATABASE waic_bench")
-    conn.close()
-    return urlunsplit(parts._replace(path="/waic_bench")), started
-
-
-def drop_database(url: str) -> None:
-    import psycopg2
-
-    parts = urlsplit(url)
-    conn = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("DROP DATABASE IF EXISTS waic_bench WITH (FORCE)")
-    conn.close()
+    return scratch_db.create_database(os.environ["DATABASE_URL"], "waic_bench"), started
 
 
 def make_texts(n: int, rng: random.Random) -> list[list[str]]:
@@ -201,7 +180,7 @@ def main() -> int:
         from django.db import connections
 
         connections.close_all()
-        drop_database(bench_url)
+        scratch_db.drop_database(bench_url)
         if started:
             started.stop()
 

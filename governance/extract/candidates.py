@@ -7,7 +7,7 @@ DocumentCountry rows, the only facts published without review.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict
 from datetime import date
 from difflib import SequenceMatcher
@@ -15,7 +15,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.utils import timezone
 
 from governance import count_cache
@@ -63,13 +63,28 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _person(name: str) -> Person | None:
-    """The curated person a name refers to: same name or alias, case-insensitive."""
-    return Person.objects.filter(Q(name__iexact=name) | Q(aliases__contains=[name])).first()
+def _named(name: str) -> Q:
+    """Same name, case-insensitive, or one of the record's aliases."""
+    return Q(name__iexact=name) | Q(aliases__contains=[name])
 
 
-def _organization(name: str) -> Organization | None:
-    return Organization.objects.filter(Q(name__iexact=name) | Q(aliases__contains=[name])).first()
+def _first_named[M: (Person, Organization)](model: type[M], names: Iterable[str]) -> dict[str, M]:
+    """For each name, the curated record `model.objects.filter(_named(name)).first()`
+    gives (names without one are left out): one query for them all, and one to load
+    the records, instead of one per name."""
+    names = list(dict.fromkeys(names))
+    firsts = []
+    for i, name in enumerate(names):
+        matching = model.objects.filter(_named(name))
+        matching = matching if matching.ordered else matching.order_by("pk")
+        firsts.append(matching.annotate(asked=Value(i)).values_list("asked", "pk")[:1])
+    if not firsts:
+        return {}
+    # The union itself is unordered: each part keeps its own ORDER BY ... LIMIT 1.
+    together = firsts[0].union(*firsts[1:], all=True).order_by() if firsts[1:] else firsts[0]
+    pks = dict(together)
+    records = model.objects.in_bulk(pks.values())
+    return {names[i]: records[pk] for i, pk in pks.items()}
 
 
 # Characters two wordings must share before a paraphrase is taken for a curated one:
@@ -131,8 +146,21 @@ def _event_payload(found: EventFound) -> dict[str, Any]:
     }
 
 
-def _candidates(extraction: Extraction, document: Document) -> Iterator[Candidate]:
+def _candidates(
+    extraction: Extraction, document: Document, countries: dict[str, Country]
+) -> Iterator[Candidate]:
     text = document.text
+    # The curated people and organizations named, looked up together: a speaker is
+    # named by the person, each of their quotes and each paraphrase.
+    people = _first_named(
+        Person,
+        [p.name for p in extraction.people if p.mentions]
+        + [q.speaker for q in extraction.quotes]
+        + [p.speaker for p in extraction.paraphrases],
+    )
+    organizations = _first_named(
+        Organization, [o.name for o in extraction.organizations if o.mentions]
+    )
 
     def make(
         kind: str,
@@ -155,18 +183,18 @@ def _candidates(extraction: Extraction, document: Document) -> Iterator[Candidat
             record_id=str(record.pk) if record else "",
         )
 
-    codes = [c.code for c in extraction.countries]
-    known = {c.code: c for c in Country.objects.filter(code__in=codes)}
     for found in extraction.countries:
         first = found.mentions[0]
         payload = {"code": found.code, "mentions": [asdict(m) for m in found.mentions]}
-        yield make(Candidate.Kind.COUNTRY, first.start, first.end, payload, known.get(found.code))
+        yield make(
+            Candidate.Kind.COUNTRY, first.start, first.end, payload, countries.get(found.code)
+        )
     for person in extraction.people:
         if not person.mentions:
             continue
         first = person.mentions[0]
         yield make(
-            Candidate.Kind.PERSON, first.start, first.end, asdict(person), _person(person.name)
+            Candidate.Kind.PERSON, first.start, first.end, asdict(person), people.get(person.name)
         )
     for org in extraction.organizations:
         if not org.mentions:
@@ -177,10 +205,10 @@ def _candidates(extraction: Extraction, document: Document) -> Iterator[Candidat
             first.start,
             first.end,
             asdict(org),
-            _organization(org.name),
+            organizations.get(org.name),
         )
     for quote in extraction.quotes:
-        speaker = _person(quote.speaker)
+        speaker = people.get(quote.speaker)
         payload = {**asdict(quote), "speaker_id": speaker.pk if speaker else None}
         existing = None
         if speaker:
@@ -189,7 +217,7 @@ def _candidates(extraction: Extraction, document: Document) -> Iterator[Candidat
             ).first()
         yield make(Candidate.Kind.QUOTE, quote.start, quote.end, payload, existing)
     for para in extraction.paraphrases:
-        speaker = _person(para.speaker)
+        speaker = people.get(para.speaker)
         payload = {
             "speaker": para.speaker,
             "text": para.text,
@@ -259,20 +287,27 @@ def write_candidates(document: Document, extraction: Extraction) -> dict[str, in
             return {"candidates": 0, "countries": 0}
         replaced, _ = document.candidates.filter(status=Candidate.Status.PENDING).delete()
         decided = set(document.candidates.values_list("kind", "start", "end", "extractor"))
+        codes = [found.code for found in extraction.countries]
+        countries = {c.code: c for c in Country.objects.filter(code__in=codes)}
         fresh = []
-        for candidate in _candidates(extraction, document):
+        for candidate in _candidates(extraction, document, countries):
             key = (candidate.kind, candidate.start, candidate.end, candidate.extractor)
             if key in decided or candidate.end <= candidate.start:
                 continue  # a curator already decided this one
-            candidate.full_clean(validate_unique=False, validate_constraints=False)
+            # The document is the row locked above and a record's type comes from
+            # ContentType's cache: validating them would only ask the database, twice
+            # per candidate, whether they exist.
+            candidate.full_clean(
+                exclude=["document", "record_type"],
+                validate_unique=False,
+                validate_constraints=False,
+            )
             decided.add(key)
             fresh.append(candidate)
         Candidate.objects.bulk_create(fresh)
         # The country pages list the documents mentioning them (bulk_create sends no signal).
         count_cache.bump(count_cache.INGESTED)
         document.mentions.all().delete()
-        codes = [found.code for found in extraction.countries]
-        known = set(Country.objects.filter(code__in=codes).values_list("code", flat=True))
         DocumentCountry.objects.bulk_create(
             [
                 DocumentCountry(
@@ -284,7 +319,7 @@ def write_candidates(document: Document, extraction: Extraction) -> dict[str, in
                     mention_types=sorted({m.type for m in found.mentions}),
                 )
                 for found in extraction.countries
-                if found.mentions and found.code in known
+                if found.mentions and found.code in countries
             ]
         )
         document.extraction_status = ExtractionStatus.DONE

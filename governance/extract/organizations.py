@@ -138,6 +138,18 @@ def _org_kind(name: str) -> str:
     return ""
 
 
+@cache
+def _alias_patterns() -> list[tuple[str, KnownOrg, re.Pattern[str]]]:
+    """Each gazetteer alias with its organization and compiled pattern, longest alias
+    first, so "UN General Assembly" wins over "UN". Compiled once: there are more
+    aliases than the `re` module's cache holds, so compiling per call recompiled them."""
+    gazetteer = organization_gazetteer()
+    return [
+        (alias, gazetteer[alias], re.compile(rf"(?<![\w@#/.-]){re.escape(alias)}(?![\w-])"))
+        for alias in sorted(gazetteer, key=len, reverse=True)
+    ]
+
+
 def extract_organizations(text: str, doc: Doc) -> list[OrganizationFound]:
     orgs: dict[str, OrganizationFound] = {}
     taken: list[tuple[int, int]] = []
@@ -149,11 +161,10 @@ def extract_organizations(text: str, doc: Doc) -> list[OrganizationFound]:
         org.mentions.append(Mention(text[start:end], start, end, mention_type))
         taken.append((start, end))
 
-    gazetteer = organization_gazetteer()
-    # Longest alias first, so "UN General Assembly" wins over "UN".
-    for alias in sorted(gazetteer, key=len, reverse=True):
-        for m in re.finditer(rf"(?<![\w@#/.-]){re.escape(alias)}(?![\w-])", text):
-            org = gazetteer[alias]
+    for alias, org, pattern in _alias_patterns():
+        if alias not in text:
+            continue  # the pattern matches the alias as written: nothing to look for
+        for m in pattern.finditer(text):
             add(org.name, org.kind, m.start(), m.end(), "name" if alias == org.name else "alias")
     for m in re.finditer(r"\b([A-Z][a-z]+) administration\b", text):
         if m.group(1) not in {"The", "This", "That", "Previous", "New"}:

@@ -42,7 +42,7 @@ import re
 
 from spacy.tokens import Doc, Span, Token
 
-from governance.extract.nlp import english
+from governance.extract.nlp import english, lemma_filter
 from governance.extract.types import ProposalFound
 
 _STRONG = {
@@ -94,6 +94,8 @@ _ITEM_VERBS = {
     "encourage", "promote", "cover", "list", "prioritize", "prioritise", "envisage",
     "envision",
 }  # fmt: skip
+# Every lemma a sentence needs to yield a proposal or a plan's items.
+_CUES = frozenset(_STRONG | _WEAK | _ITEM_VERBS)
 
 _BULLET = re.compile(r"^[ \t]*(?:[-•*▪●◦–]|\(?\d{1,2}[.)]|\(?[a-z][.)])[ \t]+(?P<item>\S.*)$")
 
@@ -154,11 +156,13 @@ def _sentences(text: str, doc: Doc) -> list[Span]:
     """The doc's sentences; one that runs across a line break (a headline or dateline run
     into the first paragraph) is parsed again line by line. The re-parsed text is padded
     with spaces so its character offsets are the original text's."""
-    out: list[Span] = []
+    nlp = english()
+    cues = lemma_filter(_CUES)
+    parts: list[Span | Doc] = []  # a Doc is a line still to parse, in its place
     for sent in doc.sents:
         dateline = _DATELINE.match(sent.text)
         if "\n" not in sent.text.strip() and not dateline:
-            out.append(sent)
+            parts.append(sent)
             continue
         pos = sent.start_char
         for line in text[sent.start_char : sent.end_char].split("\n"):
@@ -168,9 +172,20 @@ def _sentences(text: str, doc: Doc) -> list[Span]:
                 cut = _DATELINE.match(line)
                 if cut:
                     line = " " * cut.end() + line[cut.end() :]
-                sub = english()(" " * pos + line)
-                out.extend(s for s in sub.sents if s.text.strip())
+                sub = nlp.make_doc(" " * pos + line)
+                # A line without a word that can be a cue yields nothing: not parsed.
+                if cues is None or cues.may_occur(sub):
+                    parts.append(sub)
             pos += len(line) + 1
+    # The lines are parsed together, one batch: the same parses, without the fixed cost
+    # of a pipeline call for each.
+    parsed = iter(nlp.pipe(p for p in parts if isinstance(p, Doc)))
+    out: list[Span] = []
+    for part in parts:
+        if isinstance(part, Doc):
+            out.extend(s for s in next(parsed).sents if s.text.strip())
+        else:
+            out.append(part)
     return out
 
 

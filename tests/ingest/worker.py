@@ -59,7 +59,8 @@ class Worker:
         self.log_path = log_dir / f"{self.name}.log"
         self.env = {
             **os.environ,
-            "DATABASE_URL": test_database_url(),
+            # A bench outside pytest names its own database (and has no test connection).
+            "DATABASE_URL": env.get("DATABASE_URL") or test_database_url(),
             "INGEST_ALLOW_LOOPBACK": "true",
             "CONN_MAX_AGE": "0",
             **env,
