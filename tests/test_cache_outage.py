@@ -48,3 +48,13 @@ def test_a_reachable_cache_still_caches() -> None:
     cache.set("outage-probe", 42, 10)
     assert cache.get("outage-probe") == 42
     cache.delete("outage-probe")
+
+
+def test_a_value_that_cannot_be_read_back_is_a_miss() -> None:
+    """Written by hand or by another version of the code: computed again, not a 500."""
+    cache = caches["default"]
+    key = cache.make_and_validate_key("unreadable-probe")
+    cache._cache.get_client(key, write=True).set(key, b"\x80not a pickle")
+    assert cache.get("unreadable-probe", "default") == "default"
+    assert cache.get_many(["unreadable-probe"]) == {}
+    cache.delete("unreadable-probe")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import pickle
 import time
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+# A value this code cannot read back (written by another version of it, or by hand) is a
+# miss too: the cache holds nothing that cannot be computed again.
+UNREADABLE = (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError)
 WARN_EVERY = 60.0
 _last_warning = 0.0
 
@@ -29,17 +33,23 @@ def _warn(operation: str, exc: Exception) -> None:
     now = time.monotonic()
     if now - _last_warning >= WARN_EVERY:
         _last_warning = now
-        logger.warning("cache unavailable (%s failed: %s); serving without it", operation, exc)
+        logger.warning(
+            "cache unavailable or unreadable (%s failed: %s); serving without it", operation, exc
+        )
 
 
-def _soft(method: Callable[..., Any], fallback: Callable[..., Any]) -> Callable[..., Any]:
-    """`method`, answering fallback(*args, **kwargs) when Redis cannot be reached."""
+def _soft(
+    method: Callable[..., Any], fallback: Callable[..., Any], *, reads: bool = False
+) -> Callable[..., Any]:
+    """`method`, answering fallback(*args, **kwargs) when Redis cannot be reached (or,
+    for a read, when a value cannot be unpickled)."""
+    caught = UNREACHABLE + UNREADABLE if reads else UNREACHABLE
 
     @functools.wraps(method)
     def soft(self: RedisCache, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
-        except UNREACHABLE as exc:
+        except caught as exc:
             _warn(method.__name__, exc)
             return fallback(*args, **kwargs)
 
@@ -51,8 +61,8 @@ def _default(key: Any, default: Any = None, *args: Any, **kwargs: Any) -> Any:
 
 
 class TolerantRedisCache(RedisCache):
-    get = _soft(RedisCache.get, _default)
-    get_many = _soft(RedisCache.get_many, lambda *a, **k: {})
+    get = _soft(RedisCache.get, _default, reads=True)
+    get_many = _soft(RedisCache.get_many, lambda *a, **k: {}, reads=True)
     has_key = _soft(RedisCache.has_key, lambda *a, **k: False)
     add = _soft(RedisCache.add, lambda *a, **k: False)
     set = _soft(RedisCache.set, lambda *a, **k: None)

@@ -168,7 +168,16 @@ def _export_section(export: dict[str, Any]) -> list[str]:
 def _ingestion_section(results: dict[str, Any]) -> list[str]:
     lines = ["", "## Ingestion", ""]
     for workers, result in results["ingestion"].items():
-        lines.append(f"- {workers} worker{'s' if workers > 1 else ''}: {result.describe()}")
+        lines.append(
+            f"- {workers} worker{'s' if workers > 1 else ''} (one process each, concurrency "
+            f"1): {result.documents:,} documents of {result.average_chars:,} characters on "
+            f"average in {result.seconds:.1f} s = {result.documents_per_second:.1f} "
+            f"documents/s, {result.documents_per_second_per_core:.1f} per worker core; "
+            f"worker CPU {result.worker_cpu_ms_per_document:.0f} ms per document "
+            f"({result.documents_per_worker_cpu_second:.1f} per CPU-second); "
+            f"{result.candidates:,} candidates; failures: {result.ingest_failed} fetches, "
+            f"{result.extraction_failed} extractions"
+        )
     search = results["search_under_ingestion"]
     lines.append(
         "- A4 selective search while 2 workers ingest: "
