@@ -30,6 +30,9 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 # writes (documents, runs), which changes far more often and only a few pages show.
 CURATED, INGESTED = "curated", "ingested"
 ENTRY_TTL = 15 * 60  # seconds
+# Part of every key: raise it when the shape of a cached value changes, so that a deploy
+# never reads what the previous version stored.
+SCHEMA = 1
 
 
 def revision(kind: str = CURATED) -> str:
@@ -65,7 +68,7 @@ def _key(name: str, params: Any) -> str:
     digest = hashlib.sha1(
         json.dumps(params, sort_keys=True, default=str).encode(), usedforsecurity=False
     ).hexdigest()
-    return f"counts:{revision()}:{name}:{digest}"
+    return f"counts:v{SCHEMA}:{revision()}:{name}:{digest}"
 
 
 def peek(name: str, params: Any) -> Any:

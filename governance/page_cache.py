@@ -123,7 +123,7 @@ class AnonymousPageCache:
         current = ":".join(count_cache.revision(kind) for kind in revisions)
         raw = f"{request.get_full_path()}|{varying}".encode()
         digest = hashlib.sha1(raw, usedforsecurity=False).hexdigest()
-        return f"page:{current}:{digest}"
+        return f"page:v{count_cache.SCHEMA}:{current}:{digest}"
 
     @staticmethod
     def _storable(response: HttpResponse) -> bool:
