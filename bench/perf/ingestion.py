@@ -277,6 +277,9 @@ def running(
         "DATABASE_URL": db_url,
         "REDIS_URL": redis_url,
         "CELERY_QUEUE": queue,
+        # One queue for every task: these workers fetch and extract (a caller's
+        # CELERY_EXTRACT_QUEUE would send extraction where no worker of the run listens).
+        "CELERY_EXTRACT_QUEUE": "",
         "INGEST_ALLOW_LOOPBACK": "true",
         "CONN_MAX_AGE": "60",
     }
