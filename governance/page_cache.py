@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import time
 from collections.abc import Callable
 
 import brotli
@@ -33,9 +34,15 @@ from django.utils.cache import patch_vary_headers
 from governance import count_cache
 
 # Seconds a page may be served from the cache at most. Revisions invalidate on every
-# change to what a page shows; this bounds what no revision covers (relative dates,
-# "documents this week").
-PAGE_TTL = 60
+# change to what a page shows, so a page of curated data keeps as long as the counts it
+# shows (count_cache.ENTRY_TTL); one that shows ingested documents keeps a minute, which
+# bounds what no revision covers ("documents this week", a run's age).
+CURATED_TTL = count_cache.ENTRY_TTL
+INGESTED_TTL = 60
+# A miss renders the page once: concurrent requests for it wait for that render (up to
+# FILL_WAIT seconds, then render themselves) instead of all rendering it at once.
+FILL_WAIT = 3.0
+FILL_POLL = 0.05
 MAX_BYTES = 2 * 2**20
 NONCE = b"\x00csp-nonce\x00"  # where a stored page had its nonce
 CURATED, INGESTED = count_cache.CURATED, count_cache.INGESTED
@@ -77,14 +84,21 @@ class AnonymousPageCache:
         accepted = _accepted_encodings(request.META.get("HTTP_ACCEPT_ENCODING", ""))
         encoding = next((e for e in ("br", "gzip") if e in accepted), "identity")
         # One variant per key, so that a hit reads only the bytes it sends.
-        stored = cache.get_many([f"{key}:nonced", f"{key}:{encoding}"])
+        names = [f"{key}:nonced", f"{key}:{encoding}"]
+        stored = cache.get_many(names)
+        if not stored and not cache.add(f"{key}:filling", 1, int(FILL_WAIT) + 1):
+            stored = _wait_for(names)  # another request is rendering this page
         if stored:
             return self._replay(request, *stored.popitem(), "hit")
-        response = self.get_response(request)
-        if not self._storable(response):
-            return response
-        variants = self._variants(request, response)
-        cache.set_many({f"{key}:{name}": value for name, value in variants.items()}, PAGE_TTL)
+        try:
+            response = self.get_response(request)
+            if not self._storable(response):
+                return response
+            variants = self._variants(request, response)
+            ttl = INGESTED_TTL if INGESTED in revisions else CURATED_TTL
+            cache.set_many({f"{key}:{name}": value for name, value in variants.items()}, ttl)
+        finally:
+            cache.delete(f"{key}:filling")
         chosen = "nonced" if "nonced" in variants else encoding
         return self._replay(request, f"{key}:{chosen}", variants[chosen], "miss")
 
@@ -153,6 +167,15 @@ class AnonymousPageCache:
             patch_vary_headers(response, ["Accept-Encoding"])
         response["X-Page-Cache"] = outcome
         return response
+
+
+def _wait_for(names: list[str]) -> dict[str, object]:
+    deadline = time.monotonic() + FILL_WAIT
+    while time.monotonic() < deadline:
+        time.sleep(FILL_POLL)
+        if stored := cache.get_many(names):
+            return stored
+    return {}
 
 
 def _accepted_encodings(header: str) -> set[str]:

@@ -24,6 +24,7 @@ import datetime
 import os
 import pickle
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -148,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.rounds, args.seconds, args.ingest_documents = 1, 3.0, 100
     http_load.wrk_path()
+    # SIGTERM (kill, timeout) stops the run like Ctrl-C: servers and workers stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started_at = datetime.datetime.now(datetime.UTC)
 
     from waic import services

@@ -4,6 +4,7 @@ fresh CSP nonce, never to a signed-in user, gone as soon as what they show chang
 from __future__ import annotations
 
 import gzip
+import time
 
 import brotli
 import pytest
@@ -125,3 +126,30 @@ def test_a_cached_page_is_not_served_to_a_foreign_host(client: Client) -> None:
     hit = client.get("/statements/")
     for header in ("X-Frame-Options", "Content-Security-Policy", "X-Content-Type-Options"):
         assert header in hit, header
+
+
+def test_concurrent_misses_render_the_page_once(rf: RequestFactory) -> None:
+    """A page that expired under load is rendered by one request; the others wait for it."""
+    import threading
+
+    renders = []
+
+    def view(request: object) -> HttpResponse:
+        renders.append(1)
+        time.sleep(0.3)
+        return HttpResponse("<p>rendered</p>")
+
+    middleware = AnonymousPageCache(view)
+    responses = []
+
+    def visit() -> None:
+        responses.append(middleware(rf.get("/statements/?single-flight=1")))
+
+    threads = [threading.Thread(target=visit) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(renders) == 1
+    assert sorted(r["X-Page-Cache"] for r in responses) == ["hit", "hit", "hit", "miss"]
+    assert {r.content for r in responses} == {b"<p>rendered</p>"}
