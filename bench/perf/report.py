@@ -59,9 +59,15 @@ def render(results: dict[str, Any]) -> str:
         f"{args['seconds']:g} s per page, {args['rounds']} rounds with the pages "
         "interleaved; the tables give the median over the rounds (p95 and p99: the "
         "worst round's, too).",
-        "- Our counts are cached per data revision (governance/count_cache.py): wrk "
-        "measures the warm page; the first request after a data change is in its own "
-        "table below.",
+        "- Our counts and, for visitors not signed in, whole pages are cached per data "
+        "revision (governance/count_cache.py, governance/page_cache.py): wrk measures the "
+        "cached page, as analysts get it until the data changes; the first request after "
+        "a data change (computed again) is in its own table below. Datasette caches "
+        "nothing between requests (immutable mode only spares it counting the table).",
+        "- Search during ingestion: ingestion moves only the documents' revision, which "
+        "the statements browser does not follow, so the probed search stays cached while "
+        "two workers ingest; what ingestion takes from it is CPU. A search no one made "
+        "since the last change costs the first-request time below, more under load.",
         "",
         "## Pages",
         "",
