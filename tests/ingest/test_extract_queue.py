@@ -45,3 +45,17 @@ def test_extraction_waits_for_a_worker_of_its_queue(
             extractor.stop()
     finally:
         fetcher.stop()
+
+
+def test_workers_run_below_the_web_servers_priority(tmp_path: Path) -> None:
+    """WORKER_NICENESS: a worker and its pool children yield the CPU to pages."""
+    import psutil
+
+    mine = psutil.Process().nice()
+    worker = Worker(tmp_path, concurrency=2, WORKER_NICENESS="7").start()
+    try:
+        processes = [psutil.Process(worker.process.pid), *worker.pool_children()]
+        assert len(processes) == 3
+        assert {p.nice() for p in processes} == {min(mine + 7, 19)}
+    finally:
+        worker.stop()
