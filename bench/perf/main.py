@@ -1,6 +1,6 @@
 """bench/run: the tracker at 1,000,000 statements against the framework floor and Datasette.
 
-    bench/run [--rounds 3] [--seconds 10] [--connections 4] [--statements 1000000] [--quick]
+    bench/run [--rounds 5] [--seconds 10] [--connections 4] [--statements 1000000] [--quick]
 
 Everything runs on loopback and ends by itself. Steps:
 1. the dataset: database `waic_perf` on DATABASE_URL's server (embedded servers when the
@@ -131,7 +131,7 @@ def scenarios(pairs: list) -> tuple[list[Scenario], list[Scenario]]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--statements", type=int, default=1_000_000)
