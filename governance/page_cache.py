@@ -86,8 +86,9 @@ class AnonymousPageCache:
         # One variant per key, so that a hit reads only the bytes it sends.
         names = [f"{key}:nonced", f"{key}:{encoding}"]
         stored = cache.get_many(names)
-        if not stored and not cache.add(f"{key}:filling", 1, int(FILL_WAIT) + 1):
-            stored = _wait_for(names)  # another request is rendering this page
+        lock = f"{key}:filling"
+        if not stored and not cache.add(lock, 1, int(FILL_WAIT) + 1):
+            stored = _wait_for(names, lock)  # another request is rendering this page
         if stored:
             return self._replay(request, *stored.popitem(), "hit")
         try:
@@ -98,7 +99,7 @@ class AnonymousPageCache:
             ttl = INGESTED_TTL if INGESTED in revisions else CURATED_TTL
             cache.set_many({f"{key}:{name}": value for name, value in variants.items()}, ttl)
         finally:
-            cache.delete(f"{key}:filling")
+            cache.delete(lock)
         chosen = "nonced" if "nonced" in variants else encoding
         return self._replay(request, f"{key}:{chosen}", variants[chosen], "miss")
 
@@ -169,12 +170,17 @@ class AnonymousPageCache:
         return response
 
 
-def _wait_for(names: list[str]) -> dict[str, object]:
+def _wait_for(names: list[str], lock: str) -> dict[str, object]:
+    """The page once the request holding `lock` stored it; {} as soon as the lock is gone
+    without it (that render failed, or Redis is unreachable and `add` only said so)."""
     deadline = time.monotonic() + FILL_WAIT
     while time.monotonic() < deadline:
-        time.sleep(FILL_POLL)
-        if stored := cache.get_many(names):
+        found = cache.get_many([*names, lock])
+        if stored := {name: found[name] for name in names if name in found}:
             return stored
+        if lock not in found:
+            return {}
+        time.sleep(FILL_POLL)
     return {}
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from celery import Task, shared_task
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from governance.ingest import pipeline, scheduling
@@ -36,6 +36,9 @@ def heartbeat() -> dict[str, str]:
     return {"status": "ok", "at": at}
 
 
+ENQUEUE_LOCK = 0x5741_4943  # "WAIC": the advisory lock beat's ticks take in turn
+
+
 @shared_task(name="governance.tasks.enqueue_due_sources")
 def enqueue_due_sources() -> dict[str, int]:
     """Beat runs this every minute: one ingest_source task per due Source.
@@ -46,16 +49,23 @@ def enqueue_due_sources() -> dict[str, int]:
     A broker that restarted empty lost every queued message at once: then all
     waiting sources are enqueued again on this tick.
     """
-    if scheduling.broker_forgot_its_messages():
-        forgotten = scheduling.forget_enqueued()
-        resent = scheduling.resend_lost_extractions(now=timezone.now(), older_than=timedelta(0))
-        if forgotten or resent:
-            logger.warning(
-                "the broker lost its queue; %s source(s) enqueued again, %s extraction(s) resent",
-                forgotten,
-                resent,
-            )
-    ids = scheduling.mark_due_sources_enqueued(now=timezone.now())
+    with transaction.atomic():
+        # Two beats ticking at once take turns: otherwise the one that finds the broker's
+        # marker missing (the first tick ever, say) could forget, and enqueue again, what
+        # the other had just enqueued.
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ENQUEUE_LOCK])
+        if scheduling.broker_forgot_its_messages():
+            forgotten = scheduling.forget_enqueued()
+            resent = scheduling.resend_lost_extractions(now=timezone.now(), older_than=timedelta(0))
+            if forgotten or resent:
+                logger.warning(
+                    "the broker lost its queue; %s source(s) enqueued again, "
+                    "%s extraction(s) resent",
+                    forgotten,
+                    resent,
+                )
+        ids = scheduling.mark_due_sources_enqueued(now=timezone.now())
     scheduling.send_ingest_tasks(ids)
     return {"enqueued": len(ids)}
 

@@ -58,3 +58,19 @@ def test_a_value_that_cannot_be_read_back_is_a_miss() -> None:
     assert cache.get("unreadable-probe", "default") == "default"
     assert cache.get_many(["unreadable-probe"]) == {}
     cache.delete("unreadable-probe")
+
+
+def test_after_a_failure_the_cache_is_skipped_for_a_while(
+    unreachable_cache: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page makes several cache calls; only the first pays for the dead server."""
+    cache = caches["default"]
+    assert cache.get("k") is None
+    attempts = []
+    monkeypatch.setattr(type(cache._cache), "get", lambda *a, **k: attempts.append(1))
+    for _ in range(5):
+        assert cache.get("k", "fallback") == "fallback"
+    assert attempts == []
+    monkeypatch.setattr(cache, "_skip_until", 0.0)
+    cache.get("k")
+    assert attempts == [1]  # tried again once the pause is over

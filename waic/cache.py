@@ -1,9 +1,9 @@
 """Django's Redis cache, made to fail soft: while Redis is unreachable a read is a miss and
 a write does nothing, after at most the socket timeouts in CACHES' OPTIONS.
 
-The cache holds nothing that must survive (API rate-limit counters), so pages keep working
-through a Redis outage; the API's rate limit is lifted until Redis returns, and the log
-says so once a minute per process instead of on every request.
+The cache holds nothing that must survive (counts, pages, API rate-limit counters), so
+pages keep working through a Redis outage; the API's rate limit is lifted until Redis
+returns, and the log says so once a minute per process instead of on every request.
 """
 
 from __future__ import annotations
@@ -25,6 +25,10 @@ UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 # miss too: the cache holds nothing that cannot be computed again.
 UNREADABLE = (pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError)
 WARN_EVERY = 60.0
+# After Redis failed to answer, this many seconds pass before the next attempt: a page
+# makes several cache calls, and each attempt on a server that is gone costs the socket
+# timeout (and redis-py's retries) again.
+RETRY_AFTER = 2.0
 _last_warning = 0.0
 
 
@@ -47,9 +51,13 @@ def _soft(
 
     @functools.wraps(method)
     def soft(self: RedisCache, *args: Any, **kwargs: Any) -> Any:
+        if time.monotonic() < getattr(self, "_skip_until", 0.0):
+            return fallback(*args, **kwargs)
         try:
             return method(self, *args, **kwargs)
         except caught as exc:
+            if isinstance(exc, UNREACHABLE):
+                self._skip_until = time.monotonic() + RETRY_AFTER
             _warn(method.__name__, exc)
             return fallback(*args, **kwargs)
 

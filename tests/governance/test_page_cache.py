@@ -153,3 +153,23 @@ def test_concurrent_misses_render_the_page_once(rf: RequestFactory) -> None:
     assert len(renders) == 1
     assert sorted(r["X-Page-Cache"] for r in responses) == ["hit", "hit", "hit", "miss"]
     assert {r.content for r in responses} == {b"<p>rendered</p>"}
+
+
+def test_a_failed_render_does_not_keep_the_others_waiting(rf: RequestFactory) -> None:
+    def broken(request: object) -> HttpResponse:
+        time.sleep(0.2)
+        return HttpResponse("busy", status=503)
+
+    middleware = AnonymousPageCache(broken)
+    started = time.monotonic()
+    import threading
+
+    threads = [
+        threading.Thread(target=middleware, args=(rf.get("/statements/?failing=1"),))
+        for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert time.monotonic() - started < 1.5  # not FILL_WAIT (3 s) for the waiters
