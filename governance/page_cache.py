@@ -7,11 +7,13 @@ form token and is never stored). The htmx headers the pages vary on are part of 
 so a fragment and its full page are cached apart.
 
 Pages carry no CSP nonce (templates/base.html), so a stored page is the same bytes for
-everyone and is stored compressed too, gzip and Brotli, once per fill: a hit costs no
-compression. Should a page ever carry a nonce, it is stored with a placeholder instead
-(uncompressed) and every hit gets its own request's nonce put back, which the CSP header
-(ContentSecurityPolicyMiddleware, outside this one) then names. A hit skips the database
-entirely, so this sits before the database middlewares.
+everyone and is stored gzipped too, once per fill: a hit costs no compression. (Not
+Brotli: installing it makes the ingestion fetcher offer and decode `br` as well, a codec
+whose bombs bench/fetch_memory.py does not cover yet.) Should a page ever carry a nonce,
+it is stored with a placeholder instead (uncompressed) and every hit gets its own
+request's nonce put back, which the CSP header (ContentSecurityPolicyMiddleware, outside
+this one) then names. A hit skips the database entirely, so this sits before the
+database middlewares.
 
 Dynamic pages are not compressed otherwise: at 1.5-6 ms of CPU for a 150 KB page, gzip
 per response would cost more than the whole cached hit (bench/RESULTS.md).
@@ -24,7 +26,6 @@ import hashlib
 import time
 from collections.abc import Callable
 
-import brotli
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
@@ -69,7 +70,6 @@ PAGES: dict[str, tuple[str, ...]] = {
 }
 VARY_HEADERS = ("HTTP_HX_REQUEST", "HTTP_HX_TARGET", "HTTP_HX_HISTORY_RESTORE_REQUEST")
 KEPT_HEADERS = ("Content-Type", "Vary", "Content-Language", "X-Robots-Tag")
-BROTLI_QUALITY = 5  # ~2 ms for a 150 KB page, within a few % of the best ratio on HTML
 
 
 class AnonymousPageCache:
@@ -82,7 +82,7 @@ class AnonymousPageCache:
             return self.get_response(request)
         key = self._key(request, revisions)
         accepted = _accepted_encodings(request.META.get("HTTP_ACCEPT_ENCODING", ""))
-        encoding = next((e for e in ("br", "gzip") if e in accepted), "identity")
+        encoding = "gzip" if "gzip" in accepted else "identity"
         # One variant per key, so that a hit reads only the bytes it sends.
         names = [f"{key}:nonced", f"{key}:{encoding}"]
         stored = cache.get_many(names)
@@ -115,7 +115,6 @@ class AnonymousPageCache:
         return {
             "identity": (headers, body),
             "gzip": (headers, gzip.compress(body, compresslevel=9, mtime=0)),
-            "br": (headers, brotli.compress(body, mode=brotli.MODE_TEXT, quality=BROTLI_QUALITY)),
         }
 
     @staticmethod
@@ -162,7 +161,7 @@ class AnonymousPageCache:
         response = HttpResponse(body)
         for name, value in headers.items():
             response[name] = value
-        if variant in ("br", "gzip"):
+        if variant == "gzip":
             response["Content-Encoding"] = variant
         if variant != "nonced":
             patch_vary_headers(response, ["Accept-Encoding"])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import time
 
-import brotli
 import pytest
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
@@ -33,9 +32,9 @@ def test_a_second_visit_is_served_from_the_cache(client: Client) -> None:
 @pytest.mark.parametrize(
     ("accept", "encoding", "decode"),
     [
-        ("gzip, deflate, br, zstd", "br", brotli.decompress),
-        ("gzip, deflate", "gzip", gzip.decompress),
-        ("br;q=0, gzip;q=0.5", "gzip", gzip.decompress),
+        ("gzip, deflate, br, zstd", "gzip", gzip.decompress),
+        ("deflate, gzip;q=0.5", "gzip", gzip.decompress),
+        ("gzip;q=0, br", None, lambda body: body),
         ("", None, lambda body: body),
     ],
 )
