@@ -1,5 +1,6 @@
 """Whole analyst pages for anonymous visitors, cached in Redis until the data they show
-changes (the count cache's revisions, governance/count_cache.py) or PAGE_TTL passes.
+changes (the count cache's revisions, governance/count_cache.py) or its TTL passes
+(CURATED_TTL, INGESTED_TTL).
 
 Only GETs of the pages listed in PAGES, from visitors without a session or message cookie,
 answered 200 with HTML and no cookie of their own (a page that set the CSRF cookie holds a
