@@ -288,6 +288,12 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # its message, unacknowledged, comes back after the visibility timeout and the ingest
 # task's claim makes that a no-op. (Stated, as Celery asks until 6.0 changes the default.)
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
+# Celery's Django fix-up closes the database connection around every task unless this is
+# set; then a worker opens a new PostgreSQL connection (and the server forks a backend)
+# per document, ~4 ms each. Kept for this many tasks instead; before each task
+# waic/celery.py drops a connection that errored or outlived CONN_MAX_AGE and arms the
+# health check, so one broken by a PostgreSQL restart is replaced on first use.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=200)
 # Tests give each session its own queue, so a test worker never takes a real job.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 # Extraction (CPU-bound, spaCy) on a queue of its own when set, so that fetch workers and
@@ -295,6 +301,9 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 # with `-Q <CELERY_QUEUE>` and `-Q <CELERY_EXTRACT_QUEUE>`. Unset: one queue for all.
 # Added to a worker's nice value at start (waic/celery.py): below the web server's.
 WORKER_NICENESS = env.int("WORKER_NICENESS", default=10)
+# Workers in Linux's SCHED_IDLE class (waic/celery.py): they run only when no page needs
+# the CPU. Turn off on a host that runs workers only, where nothing else needs preempting.
+WORKER_IDLE_PRIORITY = env.bool("WORKER_IDLE_PRIORITY", default=True)
 CELERY_EXTRACT_QUEUE = env.str("CELERY_EXTRACT_QUEUE", default="")
 if CELERY_EXTRACT_QUEUE:
     CELERY_TASK_ROUTES = {"governance.tasks.extract_document": {"queue": CELERY_EXTRACT_QUEUE}}

