@@ -282,7 +282,10 @@ def running(
         "CELERY_EXTRACT_QUEUE": "",
         "INGEST_ALLOW_LOOPBACK": "true",
         "CONN_MAX_AGE": "60",
-        # As deployed (tests/ingest/worker.Worker turns it off for the test suite).
+        # As deployed: DEBUG off (with it on, every query is logged and kept), and the
+        # idle scheduling class (the test suite turns it off for its own workers).
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-only-" + "k" * 50,
         "WORKER_IDLE_PRIORITY": "true",
     }
     try:
