@@ -10,15 +10,41 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.prefetch import GenericPrefetch
 from django.core.paginator import Page, Paginator
 from django.db.models import Case, Count, Min, Q, QuerySet, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from governance.models import Candidate, Decision, Document, Source
+from governance.models import (
+    ActionPlanItem,
+    Candidate,
+    Decision,
+    Document,
+    EventFigure,
+    Participation,
+    Role,
+    Source,
+    Statement,
+)
 from governance.review import KIND_ORDER
 
 DOCUMENTS_PER_PAGE = 3
+
+# The record a candidate matches, with what its name and link read (its __str__ and
+# get_absolute_url): otherwise one query per row, for the speaker of each statement.
+RECORDS_AS_SHOWN = GenericPrefetch(
+    "record",
+    [
+        Statement.objects.select_related("speaker"),
+        Role.objects.select_related("person", "organization", "country"),
+        EventFigure.objects.select_related("event"),
+        ActionPlanItem.objects.select_related("proposal"),
+        Participation.objects.select_related(
+            "country", "organization", "person", "proposal", "event"
+        ),
+    ],
+)
 STATUS_CHOICES = [("pending", "Pending"), ("decided", "Decided"), ("all", "All")]
 
 
@@ -106,7 +132,7 @@ def review_page(data: dict[str, Any], page_number: Any) -> tuple[Page, list[Docu
     rows = (
         candidates.filter(document__in=docs)
         .select_related("decided_by", "record_type")
-        .prefetch_related("record")
+        .prefetch_related(RECORDS_AS_SHOWN)
         # What others depend on first (a proposal before its participations and items),
         # so that accepting down the list never meets "accept the proposal first".
         .annotate(

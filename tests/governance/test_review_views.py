@@ -288,3 +288,61 @@ def test_an_admin_merges_a_duplicate_person_from_the_suggestions(client: Client)
     assert keep.statements.count() == 1
     old = client.get(f"/people/{duplicate.slug}/")
     assert old.status_code == 301 and old["Location"] == keep.get_absolute_url()
+
+
+def _matched_candidates(document: Document, records: list[object]) -> None:
+    """Pending candidates of `document` that match curated `records`, one each."""
+    from django.contrib.contenttypes.models import ContentType
+
+    Candidate.objects.bulk_create(
+        Candidate(
+            document=document,
+            kind=Candidate.Kind.PERSON,
+            payload={"name": str(record)},
+            start=i,
+            end=i + 1,
+            excerpt=document.text[i : i + 1],
+            confidence=0.5,
+            extractor="test",
+            record_type=ContentType.objects.get_for_model(record),
+            record_id=str(record.pk),
+        )
+        for i, record in enumerate(records)
+    )
+
+
+def test_queue_query_count_does_not_grow_with_candidates(curator_client: Client) -> None:
+    """A row shows the record its candidate matches, by name and link: a statement's
+    speaker, a role's person and place, a participation's participant and subject.
+    Three times the rows per document must not cost one query more."""
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from governance.models import ActionPlanItem, EventFigure, Participation, Role, Statement
+
+    call_command("seed", verbosity=0)
+    kinds = [Statement, Role, Participation, ActionPlanItem, EventFigure, Person]
+    records = [r for model in kinds for r in model.objects.order_by("pk")[:3]]
+    assert {type(r) for r in records} == set(kinds), {type(r) for r in records}
+    documents = [factories.DocumentFactory(text=f"{i} " + "x" * 200) for i in range(3)]
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            response = curator_client.get(reverse("governance:review_queue"))
+        assert response.status_code == 200
+        return len(ctx.captured_queries)
+
+    for document in documents:
+        _matched_candidates(document, records[::3])  # one record of each kind
+    curator_client.get(reverse("governance:review_queue"))  # sessions, content types
+    few = queries()
+    Candidate.objects.all().delete()
+    for document in documents:
+        _matched_candidates(document, records)
+    many = queries()
+    assert many == few
+    # 3 of the analyst-query middleware, session, user, 2 permission sets, 2 counts, the
+    # documents, the candidates, one per kind of record matched (6 here), the pending
+    # counts and the source filter's menu.
+    assert few <= 13 + len(kinds)
