@@ -30,10 +30,6 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     # Likewise its own cache keys: cached counts of another process's test data (another
     # pytest-xdist worker's) must never answer this one's pages.
     os.environ["CACHE_KEY_PREFIX"] = os.environ["CELERY_QUEUE"]
-    # The workers tests start (`up`'s too) share the cores with the test processes, which
-    # are not pages to yield to: in the idle scheduling class they would starve behind
-    # them. The test of that class asks for it explicitly.
-    os.environ["WORKER_IDLE_PRIORITY"] = "false"
     postgres = not os.environ.get("DATABASE_URL")
     redis = not os.environ.get("REDIS_URL")
     if not (postgres or redis):

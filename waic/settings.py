@@ -301,9 +301,6 @@ CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 # with `-Q <CELERY_QUEUE>` and `-Q <CELERY_EXTRACT_QUEUE>`. Unset: one queue for all.
 # Added to a worker's nice value at start (waic/celery.py): below the web server's.
 WORKER_NICENESS = env.int("WORKER_NICENESS", default=10)
-# Workers in Linux's SCHED_IDLE class (waic/celery.py): they run only when no page needs
-# the CPU. Turn off on a host that runs workers only, where nothing else needs preempting.
-WORKER_IDLE_PRIORITY = env.bool("WORKER_IDLE_PRIORITY", default=True)
 CELERY_EXTRACT_QUEUE = env.str("CELERY_EXTRACT_QUEUE", default="")
 if CELERY_EXTRACT_QUEUE:
     CELERY_TASK_ROUTES = {"governance.tasks.extract_document": {"queue": CELERY_EXTRACT_QUEUE}}

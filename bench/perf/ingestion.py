@@ -282,11 +282,9 @@ def running(
         "CELERY_EXTRACT_QUEUE": "",
         "INGEST_ALLOW_LOOPBACK": "true",
         "CONN_MAX_AGE": "60",
-        # As deployed: DEBUG off (with it on, every query is logged and kept), and the
-        # idle scheduling class (the test suite turns it off for its own workers).
+        # As deployed: DEBUG off (with it on, every query is logged and kept).
         "DEBUG": "false",
         "SECRET_KEY": "bench-only-" + "k" * 50,
-        "WORKER_IDLE_PRIORITY": "true",
     }
     try:
         measured = ingestion_payloads.serve_feeds(server, "m", documents)

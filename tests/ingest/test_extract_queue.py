@@ -48,30 +48,14 @@ def test_extraction_waits_for_a_worker_of_its_queue(
 
 
 def test_workers_run_below_the_web_servers_priority(tmp_path: Path) -> None:
-    """WORKER_IDLE_PRIORITY and WORKER_NICENESS: a worker and its pool children yield the
-    CPU to pages."""
+    """WORKER_NICENESS: a worker and its pool children yield the CPU to pages."""
     import psutil
 
     mine = psutil.Process().nice()
-    assert os.sched_getscheduler(0) == os.SCHED_OTHER
-    worker = Worker(
-        tmp_path, concurrency=2, WORKER_NICENESS="7", WORKER_IDLE_PRIORITY="true"
-    ).start()
+    worker = Worker(tmp_path, concurrency=2, WORKER_NICENESS="7").start()
     try:
         processes = [psutil.Process(worker.process.pid), *worker.pool_children()]
         assert len(processes) == 3
         assert {p.nice() for p in processes} == {min(mine + 7, 19)}
-        assert {os.sched_getscheduler(p.pid) for p in processes} == {os.SCHED_IDLE}
-    finally:
-        worker.stop()
-
-
-def test_idle_priority_can_be_turned_off(tmp_path: Path) -> None:
-    """A host that runs only workers has no pages to yield to: WORKER_IDLE_PRIORITY=false
-    keeps them in the normal class."""
-    worker = Worker(tmp_path, WORKER_NICENESS="0", WORKER_IDLE_PRIORITY="false").start()
-    try:
-        pids = [worker.process.pid, *(p.pid for p in worker.pool_children())]
-        assert {os.sched_getscheduler(pid) for pid in pids} == {os.SCHED_OTHER}
     finally:
         worker.stop()
