@@ -45,6 +45,7 @@ RECORDS_AS_SHOWN = GenericPrefetch(
         ),
     ],
 )
+
 STATUS_CHOICES = [("pending", "Pending"), ("decided", "Decided"), ("all", "All")]
 
 

@@ -25,8 +25,8 @@ stops when every document of every feed is stored and extracted (its candidates 
 country mentions written, status no longer pending).
 
 CPU: user+sys of each worker process and its pool child over the measured interval; on a
-shared machine it is steadier than wall time. PostgreSQL's share is not counted: Celery
-closes the database connection around every task, so its backends come and go.
+shared machine it is steadier than wall time. PostgreSQL's share is not counted (its
+backends are the server's processes, not the workers').
 Bounded: `time_limit` (default 600 s) for the measured run, 180 s for start and warm-up;
 workers, server and database are always cleaned up.
 """
