@@ -25,7 +25,7 @@ from governance.htmx import render_page
 from governance.ingest import scheduling
 from governance.listings import valid_data
 from governance.models import Candidate, Document, Source
-from governance.review_queue import QueueFilterForm, queue_health, review_page
+from governance.review_queue import RECORDS_AS_SHOWN, QueueFilterForm, queue_health, review_page
 from governance.roles import admin_required, curator_required
 
 
@@ -39,7 +39,9 @@ def _back(request: HttpRequest) -> str:
 
 def _row(request: HttpRequest, candidate_id: int, message: str = "", status: int = 200) -> Any:
     candidate = get_object_or_404(
-        Candidate.objects.select_related("decided_by", "record_type").prefetch_related("record"),
+        Candidate.objects.select_related("decided_by", "record_type").prefetch_related(
+            RECORDS_AS_SHOWN
+        ),
         pk=candidate_id,
     )
     return TemplateResponse(

@@ -296,11 +296,11 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=200)
 # Tests give each session its own queue, so a test worker never takes a real job.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
+# Added to a worker's nice value at start (waic/celery.py): below the web server's.
+WORKER_NICENESS = env.int("WORKER_NICENESS", default=10)
 # Extraction (CPU-bound, spaCy) on a queue of its own when set, so that fetch workers and
 # extraction workers can be sized and placed apart (docs/scaling.md): start the workers
 # with `-Q <CELERY_QUEUE>` and `-Q <CELERY_EXTRACT_QUEUE>`. Unset: one queue for all.
-# Added to a worker's nice value at start (waic/celery.py): below the web server's.
-WORKER_NICENESS = env.int("WORKER_NICENESS", default=10)
 CELERY_EXTRACT_QUEUE = env.str("CELERY_EXTRACT_QUEUE", default="")
 if CELERY_EXTRACT_QUEUE:
     CELERY_TASK_ROUTES = {"governance.tasks.extract_document": {"queue": CELERY_EXTRACT_QUEUE}}

@@ -4,6 +4,7 @@ fresh CSP nonce, never to a signed-in user, gone as soon as what they show chang
 from __future__ import annotations
 
 import gzip
+import threading
 import time
 
 import pytest
@@ -129,8 +130,6 @@ def test_a_cached_page_is_not_served_to_a_foreign_host(client: Client) -> None:
 
 def test_concurrent_misses_render_the_page_once(rf: RequestFactory) -> None:
     """A page that expired under load is rendered by one request; the others wait for it."""
-    import threading
-
     renders = []
 
     def view(request: object) -> HttpResponse:
@@ -161,8 +160,6 @@ def test_a_failed_render_does_not_keep_the_others_waiting(rf: RequestFactory) ->
 
     middleware = AnonymousPageCache(broken)
     started = time.monotonic()
-    import threading
-
     threads = [
         threading.Thread(target=middleware, args=(rf.get("/statements/?failing=1"),))
         for _ in range(3)
