@@ -23,7 +23,7 @@ duplicates, by URL and by content hash); no source left claimed and no run left
 replaced. Exit 1 on a failed check, 2 on the overall --timeout. Writes
 bench/worker-crash.md.
 
-Extraction is left out on purpose: the worker's own messages (extract_document, sent
+Extraction is left out on purpose: the worker's own messages (extract_documents, sent
 after each store) go to a parked queue that nothing consumes, counted and deleted at
 the end. spaCy on 4,000 documents would take most of the time budget on 2 cores and is
 not what this scenario is about.
@@ -172,14 +172,14 @@ def our_unacked(client: Any) -> list[bytes]:
 
 
 def parked_extractions(client: Any) -> Counter[int]:
-    """document_id → number of extract_document messages the worker parked for it."""
+    """document_id → number of extraction messages the worker parked for it."""
     counts: Counter[int] = Counter()
     for raw in client.lrange(PARKED, 0, -1):
         message = json.loads(raw)
-        if message["headers"].get("task") != "governance.tasks.extract_document":
+        if message["headers"].get("task") != "governance.tasks.extract_documents":
             continue
         _args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
-        counts[kwargs["document_id"]] += 1
+        counts.update(kwargs["document_ids"])
     return counts
 
 

@@ -19,6 +19,7 @@ from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -169,7 +170,11 @@ class Organization(SluggedModel):
         ordering = ["name"]
         # Typo-tolerant global search: trigram word similarity on the name.
         indexes = [
-            GinIndex(fields=["name"], name="organization_name_trgm", opclasses=["gin_trgm_ops"])
+            GinIndex(fields=["name"], name="organization_name_trgm", opclasses=["gin_trgm_ops"]),
+            # Extraction links a name to its record: iexact on the name, or an alias
+            # (extract.candidates._first_named).
+            models.Index(Upper("name"), name="organization_name_upper"),
+            GinIndex(fields=["aliases"], name="organization_aliases"),
         ]
 
     def __str__(self) -> str:
@@ -197,6 +202,9 @@ class Person(SluggedModel):
             models.Index(fields=["name"], name="person_name"),
             # Typo-tolerant global search ("Li Quang"): trigram word similarity.
             GinIndex(fields=["name"], name="person_name_trgm", opclasses=["gin_trgm_ops"]),
+            # Extraction links a speaker's name to its record (extract.candidates._first_named).
+            models.Index(Upper("name"), name="person_name_upper"),
+            GinIndex(fields=["aliases"], name="person_aliases"),
         ]
 
     def __str__(self) -> str:

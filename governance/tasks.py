@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import Task, shared_task
 from celery.utils.time import get_exponential_backoff_interval
@@ -14,6 +14,11 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from governance.ingest import pipeline, scheduling
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc
+
+    from governance.models import Document
 
 logger = logging.getLogger(__name__)
 
@@ -123,32 +128,59 @@ def resend_lost_extractions() -> dict[str, int]:
     return {"resent": scheduling.resend_lost_extractions(now=timezone.now(), older_than=older_than)}
 
 
+@shared_task(name="governance.tasks.extract_documents", **RETRY_WHILE_DATABASE_DOWN)
+def extract_documents(*, document_ids: list[int]) -> dict[str, Any]:
+    """Run the extraction pipeline on stored Documents and file their Candidates
+    (scheduling.enqueue_extraction sends them in batches)."""
+    return {"documents": _extract_all(document_ids)}
+
+
 @shared_task(name="governance.tasks.extract_document", **RETRY_WHILE_DATABASE_DOWN)
 def extract_document(*, document_id: int) -> dict[str, Any]:
-    """Run the extraction pipeline on a stored Document and file its Candidates."""
+    """One document: what extract_documents does for a batch (messages sent before there
+    were batches are still read)."""
+    (outcome,) = _extract_all([document_id])
+    return outcome
+
+
+def _extract_all(document_ids: list[int]) -> list[dict[str, Any]]:
+    """spaCy parses the English documents together (extract.pipeline.parse); then each
+    document's rules and writes are its own, so one that fails leaves the others done."""
+    from governance.extract.pipeline import is_read, language_of, parse
+    from governance.models import Document
+
+    found = Document.objects.in_bulk(document_ids)
+    documents = [found[pk] for pk in dict.fromkeys(document_ids) if pk in found]
+    languages = {d.pk: language_of(d.text, d.language) for d in documents}
+    parses = parse(d.text for d in documents if is_read(languages[d.pk]))  # lazily
+    outcomes = [
+        _extract(d, languages[d.pk], next(parses) if is_read(languages[d.pk]) else None)
+        for d in documents
+    ]
+    return outcomes + [{"document": pk, "status": "gone"} for pk in document_ids if pk not in found]
+
+
+def _extract(document: Document, language: str, doc: Doc | None) -> dict[str, Any]:
     from governance.extract.candidates import write_candidates
     from governance.extract.pipeline import extract
     from governance.models import Document, ExtractionStatus
 
-    document = Document.objects.filter(pk=document_id).first()
-    if document is None:
-        return {"document": document_id, "status": "gone"}
     published = document.published_at.date() if document.published_at else None
     try:
-        extraction = extract(document.text, language=document.language, published=published)
+        extraction = extract(document.text, language=language, published=published, doc=doc)
     except (OperationalError, InterfaceError):
         raise  # the database, not the rules: retried (RETRY_WHILE_DATABASE_DOWN)
     except Exception as exc:
         # A rule's bug must not lose the document: it stays visible as failed, to re-run.
-        logger.exception("extraction of document %s failed", document_id)
-        Document.objects.filter(pk=document_id).update(
+        logger.exception("extraction of document %s failed", document.pk)
+        Document.objects.filter(pk=document.pk).update(
             extraction_status=ExtractionStatus.FAILED,
             extraction_error=f"{type(exc).__name__}: {exc}",
             extracted_at=timezone.now(),
         )
-        return {"document": document_id, "status": "failed"}
+        return {"document": document.pk, "status": "failed"}
     counts = write_candidates(document, extraction)
-    return {"document": document_id, "status": "done", **counts}
+    return {"document": document.pk, "status": "done", **counts}
 
 
 @shared_task(name="governance.tasks.send_digests", **RETRY_WHILE_DATABASE_DOWN)

@@ -14,8 +14,8 @@ from difflib import SequenceMatcher
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import models, transaction
-from django.db.models import Q, Value
+from django.db import connection, models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from governance import count_cache
@@ -70,19 +70,35 @@ def _named(name: str) -> Q:
 
 def _first_named[M: (Person, Organization)](model: type[M], names: Iterable[str]) -> dict[str, M]:
     """For each name, the curated record `model.objects.filter(_named(name)).first()`
-    gives (names without one are left out): one query for them all, and one to load
-    the records, instead of one per name."""
+    gives (names without one are left out), in one query for them all and one to load
+    the records. Each name is looked up through the indexes on UPPER(name) and on
+    aliases (migration 0014), not by reading the whole table once per name."""
     names = list(dict.fromkeys(names))
-    firsts = []
-    for i, name in enumerate(names):
-        matching = model.objects.filter(_named(name))
-        matching = matching if matching.ordered else matching.order_by("pk")
-        firsts.append(matching.annotate(asked=Value(i)).values_list("asked", "pk")[:1])
-    if not firsts:
+    if not names:
         return {}
-    # The union itself is unordered: each part keeps its own ORDER BY ... LIMIT 1.
-    together = firsts[0].union(*firsts[1:], all=True).order_by() if firsts[1:] else firsts[0]
-    pks = dict(together)
+    table = connection.ops.quote_name(model._meta.db_table)
+    # _named's lookups as Django writes them (iexact: UPPER(name::text) = UPPER(%s)); the
+    # model's ordering, then the id, picks the first.
+    order = ", ".join(
+        f"found.{connection.ops.quote_name(field.lstrip('-'))}"
+        + (" DESC" if field.startswith("-") else "")
+        for field in model._meta.ordering
+    )
+    sql = f"""
+        SELECT DISTINCT ON (asked.i) asked.i, found.id
+        FROM unnest(%s::text[]) WITH ORDINALITY AS asked(name, i)
+        CROSS JOIN LATERAL (
+            SELECT record.* FROM {table} record
+            WHERE UPPER(record.name::text) = UPPER(asked.name)
+            UNION ALL
+            SELECT record.* FROM {table} record
+            WHERE record.aliases @> ARRAY[asked.name]::varchar[]
+        ) found
+        ORDER BY asked.i, {order + ", " if order else ""}found.id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [names])
+        pks = {i - 1: pk for i, pk in cursor.fetchall()}
     records = model.objects.in_bulk(pks.values())
     return {names[i]: records[pk] for i, pk in pks.items()}
 

@@ -73,13 +73,11 @@ def enqueue_extraction(document_ids: list[int]) -> None:
     just after the commit) or after (a broker that lost its queue) is sent again by
     resend_lost_extractions."""
     from governance.models import Document, ExtractionStatus
-    from governance.tasks import extract_document
 
     Document.objects.filter(pk__in=document_ids).update(
         extraction_status=ExtractionStatus.PENDING, extraction_enqueued_at=timezone.now()
     )
-    for document_id in document_ids:
-        extract_document.delay_on_commit(document_id=document_id)
+    _send_extraction(document_ids)
 
 
 def resend_lost_extractions(*, now: datetime, older_than: timedelta, limit: int = 500) -> int:
@@ -88,7 +86,6 @@ def resend_lost_extractions(*, now: datetime, older_than: timedelta, limit: int 
     Extraction is idempotent (a document's pending candidates are replaced), so a message
     that was only slow costs a second run, not a duplicate."""
     from governance.models import Document, ExtractionStatus
-    from governance.tasks import extract_document
 
     with transaction.atomic():
         ids = list(
@@ -101,9 +98,46 @@ def resend_lost_extractions(*, now: datetime, older_than: timedelta, limit: int 
             .values_list("pk", flat=True)[:limit]
         )
         Document.objects.filter(pk__in=ids).update(extraction_enqueued_at=now)
-        for document_id in ids:
-            extract_document.delay_on_commit(document_id=document_id)
+        _send_extraction(ids)
     return len(ids)
+
+
+def extraction_batches(lengths: list[tuple[int, int]]) -> list[list[int]]:
+    """(document id, characters) in order → the ids of each extraction message: at most
+    EXTRACTION_BATCH_SIZE documents and BATCH_CHARS characters (spaCy parses a message's
+    documents together), a longer document alone."""
+    from governance.extract.pipeline import BATCH_CHARS
+
+    batches: list[list[int]] = []
+    size = 0
+    for document_id, chars in lengths:
+        if (
+            not batches
+            or len(batches[-1]) >= settings.EXTRACTION_BATCH_SIZE
+            or (size + chars > BATCH_CHARS)
+        ):
+            batches.append([])
+            size = 0
+        batches[-1].append(document_id)
+        size += chars
+    return batches
+
+
+def _send_extraction(document_ids: list[int]) -> None:
+    """Send the documents' extraction on commit, in batches, in the order given."""
+    from django.db.models.functions import Length
+
+    from governance.models import Document
+    from governance.tasks import extract_documents
+
+    chars = dict(
+        Document.objects.filter(pk__in=document_ids)
+        .annotate(chars=Length("text"))
+        .values_list("pk", "chars")
+    )
+    lengths = [(pk, chars[pk]) for pk in dict.fromkeys(document_ids) if pk in chars]
+    for batch in extraction_batches(lengths):
+        extract_documents.delay_on_commit(document_ids=batch)
 
 
 def fetch_now(source_ids: list[int]) -> int:

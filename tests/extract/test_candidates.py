@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from governance.extract.candidates import write_candidates
+from governance.extract.candidates import _first_named, _named, write_candidates
 from governance.extract.types import (
     CountryFound,
     Extraction,
@@ -13,7 +13,7 @@ from governance.extract.types import (
     PersonFound,
     QuoteFound,
 )
-from governance.models import Candidate, Document, DocumentCountry
+from governance.models import Candidate, Document, DocumentCountry, Organization, Person
 from governance.seed import load_seed
 from governance.tasks import extract_document
 from tests import factories
@@ -118,3 +118,33 @@ def test_admin_shows_candidates_with_highlighted_evidence(
     quote = Candidate.objects.get(kind="quote")
     detail = admin_client.get(reverse("admin:governance_candidate_change", args=[quote.pk]))
     assert "<mark>AI should be a common good.</mark>" in detail.content.decode()
+
+
+@pytest.mark.parametrize("model", [Person, Organization])
+def test_a_name_finds_the_record_the_orm_finds(model: type[Person] | type[Organization]) -> None:
+    """_first_named's one query agrees with `filter(_named(name)).first()` for each name:
+    case, aliases, two records with one name (the first by the model's ordering)."""
+    make = factories.PersonFactory if model is Person else factories.OrganizationFactory
+    make(name="Zhang Wei", aliases=["Wei Zhang"])
+    make(name="Alpha Zhang", aliases=["Zhang Wei"])  # an alias sorting before the name
+    make(name="ÉLYSÉE Palace")
+    make(name="Li Qiang", aliases=["Premier Li", "李强"])
+    make(name="li qiang")  # same name, other case: two records
+    names = [
+        "zhang wei",
+        "Zhang Wei",
+        "Wei Zhang",
+        "élysée palace",
+        "Premier Li",
+        "李强",
+        "LI QIANG",
+        "premier li",
+        "Nobody",
+        "Zhang",
+    ]
+    found = _first_named(model, names)
+    expected = {n: model.objects.filter(_named(n)).first() for n in names}
+    assert found == {n: record for n, record in expected.items() if record is not None}
+    assert {"zhang wei", "Wei Zhang", "李强", "LI QIANG"} <= set(found)
+    assert not {"premier li", "Nobody", "Zhang"} & set(found)  # aliases match as written
+    assert _first_named(model, []) == {}

@@ -112,9 +112,9 @@ def extraction_messages(broker: redis.Redis) -> list[int]:
     ids = []
     for raw in broker.lrange(settings.CELERY_TASK_DEFAULT_QUEUE, 0, -1):
         message = json.loads(raw)
-        if message["headers"]["task"] == "governance.tasks.extract_document":
+        if message["headers"]["task"] == "governance.tasks.extract_documents":
             body = json.loads(base64.b64decode(message["body"]))
-            ids.append(body[1]["document_id"])
+            ids += body[1]["document_ids"]
     return sorted(ids)
 
 
