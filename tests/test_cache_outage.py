@@ -74,3 +74,23 @@ def test_after_a_failure_the_cache_is_skipped_for_a_while(
     monkeypatch.setattr(cache, "_skip_until", 0.0)
     cache.get("k")
     assert attempts == [1]  # tried again once the pause is over
+
+
+def test_one_redis_client_serves_every_operation_and_thread() -> None:
+    """waic.cache.ReusedRedisClient: not a new redis.Redis per call, as Django's makes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cache = caches["default"]
+    client = cache._cache.get_client(write=True)
+    assert cache._cache.get_client("any-key", write=True) is client
+
+    def round_trip(n: int) -> int:
+        cache.set(f"reuse-probe-{n}", n, 10)
+        return cache.get(f"reuse-probe-{n}")
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(round_trip, range(64))) == list(range(64))
+    # Its connections dropped (Redis restarted, a network blip): the next call reconnects.
+    client.connection_pool.disconnect()
+    assert cache.get("reuse-probe-3") == 3
+    cache.delete_many([f"reuse-probe-{n}" for n in range(64)])

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -68,7 +68,30 @@ def _default(key: Any, default: Any = None, *args: Any, **kwargs: Any) -> Any:
     return kwargs.get("default", default)
 
 
+class ReusedRedisClient(RedisCacheClient):
+    """Django's client builds a new redis.Redis (and its few hundred response callbacks)
+    for every cache operation: 150 µs on this project's 2-core host, more than the
+    round trip to Redis itself, paid by every page served from the cache. One redis.Redis
+    per connection pool serves every call instead: it takes a connection from the pool
+    for each command, so threads can share it, and the pool notices a fork."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        index = self._get_connection_pool_index(write)
+        client = self._clients.get(index)
+        if client is None:
+            client = self._clients[index] = super().get_client(key, write=write)
+        return client
+
+
 class TolerantRedisCache(RedisCache):
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._class = ReusedRedisClient
+
     get = _soft(RedisCache.get, _default, reads=True)
     get_many = _soft(RedisCache.get_many, lambda *a, **k: {}, reads=True)
     has_key = _soft(RedisCache.has_key, lambda *a, **k: False)

@@ -301,8 +301,14 @@ def write_candidates(document: Document, extraction: Extraction) -> dict[str, in
             document.extracted_at = timezone.now()
             document.save(update_fields=["extraction_status", "extraction_error", "extracted_at"])
             return {"candidates": 0, "countries": 0}
-        replaced, _ = document.candidates.filter(status=Candidate.Status.PENDING).delete()
-        decided = set(document.candidates.values_list("kind", "start", "end", "extractor"))
+        # What an earlier run filed: pending ones are replaced, decided ones kept. A new
+        # document has none, and then nothing is deleted (a delete first loads the rows).
+        earlier = list(
+            document.candidates.values_list("pk", "status", "kind", "start", "end", "extractor")
+        )
+        pending = [pk for pk, status, *_ in earlier if status == Candidate.Status.PENDING]
+        decided = {tuple(key) for _, status, *key in earlier if status != Candidate.Status.PENDING}
+        replaced = Candidate.objects.filter(pk__in=pending).delete()[0] if pending else 0
         codes = [found.code for found in extraction.countries]
         countries = {c.code: c for c in Country.objects.filter(code__in=codes)}
         fresh = []
@@ -338,8 +344,10 @@ def write_candidates(document: Document, extraction: Extraction) -> dict[str, in
                 if found.mentions and found.code in countries
             ]
         )
-        document.extraction_status = ExtractionStatus.DONE
-        document.extraction_error = ""
-        document.extracted_at = timezone.now()
-        document.save(update_fields=["extraction_status", "extraction_error", "extracted_at"])
+        # An update, not save(): save's signal would bump the revision bumped above again.
+        Document.objects.filter(pk=document.pk).update(
+            extraction_status=ExtractionStatus.DONE,
+            extraction_error="",
+            extracted_at=timezone.now(),
+        )
     return {"candidates": len(fresh), "replaced": replaced, "countries": len(extraction.countries)}
