@@ -309,22 +309,20 @@ def _subject(
                 for a in _actors_in(text, sub.start_char, sub.end_char, speakers, orgs)
                 if a.speaker
             ]
-            cue_end = token.idx + len(token)
+            # The cue runs from the subject to its verb, or from the verb to a subject
+            # written after it ("said Premier Li Qiang").
+            verb_start, verb_end = token.idx, token.idx + len(token)
             if actors:
                 a = actors[-1]
-                ranked.append(
-                    (
-                        0 if a.person else 1,
-                        depth,
-                        Attribution(a.speaker, a.start, cue_end, a.person),
-                    )
-                )
+                cue = (min(a.start, verb_start), max(a.end, verb_end))
+                ranked.append((0 if a.person else 1, depth, Attribution(a.speaker, *cue, a.person)))
             elif child.lemma_.lower() in BODY_NOUNS:
                 name = re.sub(r"^(?:[Tt]he)\s+", "", sub.text)
                 ranked.append((2, depth, Attribution(name, sub.start_char, sub.end_char, False)))
             elif child.pos_ == "PROPN" and token.lemma_.lower() in SPEECH_LEMMAS:
                 name = re.sub(r"^(?:[Tt]he)\s+", "", sub.text)
-                ranked.append((3, depth, Attribution(name, sub.start_char, cue_end, False)))
+                cue = (min(sub.start_char, verb_start), max(sub.end_char, verb_end))
+                ranked.append((3, depth, Attribution(name, *cue, False)))
         if token.head is token:
             break
         token = token.head

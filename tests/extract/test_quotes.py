@@ -85,3 +85,15 @@ def test_multi_paragraph_quote_is_one_span_per_paragraph() -> None:
 def test_apostrophes_are_not_single_quotes() -> None:
     text = "China’s plan and the countries’ rights were ‘not negotiable’, he said."
     assert [text[q.start : q.end] for q in find_quoted(text)] == ["not negotiable"]
+
+
+def test_a_cue_with_the_subject_after_its_verb_spans_both() -> None:
+    """ "... said Premier Li Qiang “...”": the cue runs from the verb to the name."""
+    text = "“we we we,” Li Qiang said. said Premier Li Qiang “ . "
+    people, orgs = extract_actors(text, english()(text))
+    quotes = extract_quotes(text, english()(text), people, orgs)
+    inverted = [q for q in quotes if q.cue_start > text.index(".")]
+    assert inverted, quotes
+    for quote in inverted:
+        assert quote.cue_start <= quote.cue_end
+        assert text[quote.cue_start : quote.cue_end] == "said Premier Li Qiang"
