@@ -146,18 +146,30 @@ def extract_document(*, document_id: int) -> dict[str, Any]:
 def _extract_all(document_ids: list[int]) -> list[dict[str, Any]]:
     """spaCy parses the English documents together (extract.pipeline.parse); then each
     document's rules and writes are its own, so one that fails leaves the others done."""
-    from governance.extract.pipeline import is_read, language_of, parse
+    from governance.extract.pipeline import is_read, parse
     from governance.models import Document
 
     found = Document.objects.in_bulk(document_ids)
     documents = [found[pk] for pk in dict.fromkeys(document_ids) if pk in found]
-    languages = {d.pk: language_of(d.text, d.language) for d in documents}
+    languages = {d.pk: _language(d) for d in documents}
     parses = parse(d.text for d in documents if is_read(languages[d.pk]))  # lazily
     outcomes = [
         _extract(d, languages[d.pk], next(parses) if is_read(languages[d.pk]) else None)
         for d in documents
     ]
     return outcomes + [{"document": pk, "status": "gone"} for pk in document_ids if pk not in found]
+
+
+def _language(document: Document) -> str:
+    """The document's language for batching. Should detection fail, "": extract() then
+    detects again inside _extract's guard, which marks that one document failed."""
+    from governance.extract.pipeline import language_of
+
+    try:
+        return language_of(document.text, document.language)
+    except Exception:
+        logger.exception("language detection of document %s failed", document.pk)
+        return ""
 
 
 def _extract(document: Document, language: str, doc: Doc | None) -> dict[str, Any]:

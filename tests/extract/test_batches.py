@@ -125,3 +125,23 @@ def test_enqueued_documents_go_in_batches(
         assert sent == []  # only once the transaction commits
     assert sent == [ids[0:2], ids[2:4], ids[4:]]
     assert set(Document.objects.values_list("extraction_status", flat=True)) == {"pending"}
+
+
+@pytest.mark.django_db
+def test_a_language_detection_that_fails_fails_only_its_document(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    good = factories.DocumentFactory(text=PARAGRAPHS[0], language="")
+    bad = factories.DocumentFactory(text=PARAGRAPHS[1], language="")
+
+    def detect_language(text: str) -> str:
+        if text == bad.text:
+            raise RuntimeError("detector bug")
+        return "en"
+
+    monkeypatch.setattr(pipeline, "detect_language", detect_language)
+    result = extract_documents.run(document_ids=[bad.pk, good.pk])
+    statuses = {outcome["document"]: outcome["status"] for outcome in result["documents"]}
+    assert statuses == {bad.pk: "failed", good.pk: "done"}
+    bad.refresh_from_db()
+    assert "detector bug" in bad.extraction_error
