@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from governance.extract.types import Extraction
 from governance.ingest import pipeline, scheduling
 
 if TYPE_CHECKING:
@@ -144,17 +145,27 @@ def extract_document(*, document_id: int) -> dict[str, Any]:
 
 
 def _extract_all(document_ids: list[int]) -> list[dict[str, Any]]:
-    """spaCy parses the English documents together (extract.pipeline.parse); then each
-    document's rules and writes are its own, so one that fails leaves the others done."""
+    """spaCy parses the English documents together (extract.pipeline.parse) and the
+    curated records they name are looked up together (candidates.Curated); the rules and
+    the writes are each document's own, so one that fails leaves the others done."""
+    from governance.extract.candidates import Curated, write_candidates
     from governance.extract.pipeline import is_read, parse
     from governance.models import Document
 
     found = Document.objects.in_bulk(document_ids)
     documents = [found[pk] for pk in dict.fromkeys(document_ids) if pk in found]
     languages = {d.pk: _language(d) for d in documents}
-    parses = parse(d.text for d in documents if is_read(languages[d.pk]))  # lazily
+    read = {d.pk: is_read(languages[d.pk]) for d in documents}
+    parses = parse(d.text for d in documents if read[d.pk])  # lazily
+    extractions = {
+        d.pk: _extraction(d, languages[d.pk], next(parses) if read[d.pk] else None)
+        for d in documents
+    }
+    curated = Curated.named_in(e for e in extractions.values() if isinstance(e, Extraction))
     outcomes = [
-        _extract(d, languages[d.pk], next(parses) if is_read(languages[d.pk]) else None)
+        {"document": d.pk, "status": "done", **write_candidates(d, extraction, curated)}
+        if isinstance(extraction := extractions[d.pk], Extraction)
+        else extraction
         for d in documents
     ]
     return outcomes + [{"document": pk, "status": "gone"} for pk in document_ids if pk not in found]
@@ -162,7 +173,7 @@ def _extract_all(document_ids: list[int]) -> list[dict[str, Any]]:
 
 def _language(document: Document) -> str:
     """The document's language for batching. Should detection fail, "": extract() then
-    detects again inside _extract's guard, which marks that one document failed."""
+    detects again inside _extraction's guard, which marks that one document failed."""
     from governance.extract.pipeline import language_of
 
     try:
@@ -172,14 +183,15 @@ def _language(document: Document) -> str:
         return ""
 
 
-def _extract(document: Document, language: str, doc: Doc | None) -> dict[str, Any]:
-    from governance.extract.candidates import write_candidates
+def _extraction(document: Document, language: str, doc: Doc | None) -> Extraction | dict:
+    """What the rules find in the document; if they fail, the document is marked failed
+    and its outcome returned instead."""
     from governance.extract.pipeline import extract
     from governance.models import Document, ExtractionStatus
 
     published = document.published_at.date() if document.published_at else None
     try:
-        extraction = extract(document.text, language=language, published=published, doc=doc)
+        return extract(document.text, language=language, published=published, doc=doc)
     except (OperationalError, InterfaceError):
         raise  # the database, not the rules: retried (RETRY_WHILE_DATABASE_DOWN)
     except Exception as exc:
@@ -191,8 +203,6 @@ def _extract(document: Document, language: str, doc: Doc | None) -> dict[str, An
             extracted_at=timezone.now(),
         )
         return {"document": document.pk, "status": "failed"}
-    counts = write_candidates(document, extraction)
-    return {"document": document.pk, "status": "done", **counts}
 
 
 @shared_task(name="governance.tasks.send_digests", **RETRY_WHILE_DATABASE_DOWN)

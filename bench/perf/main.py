@@ -3,6 +3,7 @@
     bench/run [--rounds 5] [--seconds 10] [--connections 4] [--statements 1000000] [--quick]
 
 Everything runs on loopback and ends by itself. Steps:
+0. cold start: `manage.py up` on an empty VAR_DIR to its first page (bench/perf/cold_start.py);
 1. the dataset: database `waic_perf` on DATABASE_URL's server (embedded servers when the
    variables are unset), generated once with `manage.py generate_data` (timed) and kept
    for the next run;
@@ -41,6 +42,7 @@ from bench.perf.http_load import Scenario  # noqa: E402
 DATABASE = "waic_perf"
 BROWSER_ENCODINGS = "gzip, deflate, br, zstd"  # Chromium's Accept-Encoding
 RESULTS = ROOT / "bench" / "RESULTS.md"
+MAX_PROBES = 30  # of the search while ingesting: bounds the run if ingestion stalls
 
 
 def log(message: str) -> None:
@@ -141,8 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--parts",
-        default="pages,ingestion,review",
-        help="comma-separated subset of pages,ingestion,review (default: all)",
+        default="coldstart,pages,ingestion,review",
+        help="comma-separated subset of coldstart,pages,ingestion,review (default: all)",
     )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -172,6 +174,15 @@ def _run(args: argparse.Namespace, started_at: datetime.datetime) -> int:
     from bench.perf import report
 
     server_url, redis_url = os.environ["DATABASE_URL"], os.environ["REDIS_URL"]
+    parts = set(args.parts.split(","))
+    results: dict = {"args": vars(args), "started_at": started_at}
+    if "coldstart" in parts:
+        # First, while nothing else of the bench runs.
+        from bench.perf import cold_start
+
+        log("cold start: manage.py up on an empty VAR_DIR, to the first page (3 runs)")
+        results["cold_start"] = cold_start.measure(runs=1 if args.quick else 3)
+        log(f"    {results['cold_start'].describe()}")
     dataset = ensure_dataset(server_url, args.statements, dict(os.environ))
     url = _with_database(server_url, DATABASE)
     environ = http_load.production_environ(url, redis_url)
@@ -181,8 +192,7 @@ def _run(args: argparse.Namespace, started_at: datetime.datetime) -> int:
     django.setup()
     from bench.perf import datasette_peer
 
-    results: dict = {"dataset": dataset, "args": vars(args), "started_at": started_at}
-    parts = set(args.parts.split(","))
+    results["dataset"] = dataset
     work = Path(tempfile.mkdtemp(prefix="waic-bench-"))
     log(f"logs in {work}")
     http_load.collectstatic(environ)
@@ -307,9 +317,13 @@ def ingestion(
             log_dir=work,
         )
     # One 10-second probe is at the mercy of this machine's slow spells (F1 at half speed
-    # for ~40 s at a time): three each, at rest before and after, and during; medians.
+    # for ~40 s at a time): three at rest (two before, one after) and, during, one after
+    # another until the workers are done, so that the probes cover fetching and storing
+    # (the feeds' tasks come first in the queue) and then extraction; medians.
     log("search p99 at rest, then while 2 workers ingest, then at rest again")
     at_rest = [probe(), probe()]
+    during: list[http_load.WrkRun] = []
+    progress: list[tuple[int, int]] = []  # documents stored and extracted after each probe
     with ingest.running(
         workers=2,
         documents=args.ingest_documents * 4,
@@ -318,10 +332,14 @@ def ingestion(
         log_dir=work,
     ) as run:
         time.sleep(2)
-        during = [probe() for _ in range(3)]
-        during_progress = run.progress()
+        while True:
+            during.append(probe())
+            progress.append(run.progress())
+            log(f"    probe {len(during)}: {http_load.describe(during[-1])}; {progress[-1]}")
+            if run.done() or len(during) >= MAX_PROBES:
+                break
     at_rest.append(probe())
-    return {"at_rest": at_rest, "during": during, "progress": during_progress}, figures
+    return {"at_rest": at_rest, "during": during, "progress": progress}, figures
 
 
 def review(url: str, base: str) -> object:

@@ -8,7 +8,7 @@ DocumentCountry rows, the only facts published without review.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date
 from difflib import SequenceMatcher
 from typing import Any
@@ -135,15 +135,59 @@ def _item_span(text: str, item: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def _event(found: EventFound) -> Event | None:
-    """The curated event a found one is: its name or short name, with or without the year."""
+def _event_names(found: EventFound) -> set[str]:
+    """What a curated event a found one is may be called: its name or short name, with or
+    without the year."""
     names = {found.name, found.display_name}
     if found.short_name:
         names |= {found.short_name, f"{found.short_name} {found.year}".strip()}
-    query = Q()
-    for name in names:
-        query |= Q(name__iexact=name) | Q(short_name__iexact=name)
-    return Event.objects.filter(query).first()
+    return names
+
+
+@dataclass(frozen=True)
+class Curated:
+    """The curated records a batch of extractions names, looked up once for the batch (a
+    few queries instead of a few per document): countries by code, people and
+    organizations by name or alias, and events."""
+
+    countries: dict[str, Country]
+    people: dict[str, Person]
+    organizations: dict[str, Organization]
+    events: list[Event]  # every curated event one of the found ones may be, in Event order
+
+    @classmethod
+    def named_in(cls, extractions: Iterable[Extraction]) -> Curated:
+        extractions = [e for e in extractions if e.supported]
+        codes = {found.code for e in extractions for found in e.countries}
+        people = [
+            name
+            for e in extractions
+            for name in [p.name for p in e.people if p.mentions]
+            + [q.speaker for q in e.quotes]
+            + [p.speaker for p in e.paraphrases]
+        ]
+        organizations = [o.name for e in extractions for o in e.organizations if o.mentions]
+        event_names = {
+            name for e in extractions for found in e.events for name in _event_names(found)
+        }
+        query = Q()
+        for name in event_names:
+            query |= Q(name__iexact=name) | Q(short_name__iexact=name)
+        return cls(
+            countries={c.code: c for c in Country.objects.filter(code__in=codes)} if codes else {},
+            people=_first_named(Person, people),
+            organizations=_first_named(Organization, organizations),
+            events=list(Event.objects.filter(query)) if event_names else [],
+        )
+
+    def event(self, found: EventFound) -> Event | None:
+        """What `Event.objects.filter(<any of its names, iexact, as name or short
+        name>).first()` gives, from the batch's events."""
+        names = {name.upper() for name in _event_names(found)}
+        return next(
+            (e for e in self.events if e.name.upper() in names or e.short_name.upper() in names),
+            None,
+        )
 
 
 def _event_payload(found: EventFound) -> dict[str, Any]:
@@ -163,20 +207,10 @@ def _event_payload(found: EventFound) -> dict[str, Any]:
 
 
 def _candidates(
-    extraction: Extraction, document: Document, countries: dict[str, Country]
+    extraction: Extraction, document: Document, curated: Curated
 ) -> Iterator[Candidate]:
     text = document.text
-    # The curated people and organizations named, looked up together: a speaker is
-    # named by the person, each of their quotes and each paraphrase.
-    people = _first_named(
-        Person,
-        [p.name for p in extraction.people if p.mentions]
-        + [q.speaker for q in extraction.quotes]
-        + [p.speaker for p in extraction.paraphrases],
-    )
-    organizations = _first_named(
-        Organization, [o.name for o in extraction.organizations if o.mentions]
-    )
+    countries, people, organizations = curated.countries, curated.people, curated.organizations
 
     def make(
         kind: str,
@@ -263,7 +297,11 @@ def _candidates(
     for event in extraction.events:
         first = event.mentions[0]
         yield make(
-            Candidate.Kind.EVENT, first.start, first.end, _event_payload(event), _event(event)
+            Candidate.Kind.EVENT,
+            first.start,
+            first.end,
+            _event_payload(event),
+            curated.event(event),
         )
     for part in extraction.participation:
         # start/end is the participant's own mention, so each one is its own candidate.
@@ -289,10 +327,19 @@ def _candidates(
         yield candidate
 
 
-def write_candidates(document: Document, extraction: Extraction) -> dict[str, int]:
-    """Replace the document's pending candidates and its country mentions; return counts."""
+def write_candidates(
+    document: Document, extraction: Extraction, curated: Curated | None = None
+) -> dict[str, int]:
+    """Replace the document's pending candidates and its country mentions; return counts.
+
+    `curated`: the records the extraction names, if looked up already for a batch of
+    documents (Curated.named_in); else they are looked up for this one. The candidates'
+    excerpts are cut from `document.text`, the text `extraction` was made from."""
+    if curated is None:
+        curated = Curated.named_in([extraction])
     with transaction.atomic():
-        document = Document.objects.select_for_update().get(pk=document.pk)
+        # Two extractions of one document (a resent message) take turns here.
+        Document.objects.select_for_update().filter(pk=document.pk).values_list("pk").get()
         if not extraction.supported:
             document.extraction_status = ExtractionStatus.UNSUPPORTED
             document.extraction_error = (
@@ -309,10 +356,9 @@ def write_candidates(document: Document, extraction: Extraction) -> dict[str, in
         pending = [pk for pk, status, *_ in earlier if status == Candidate.Status.PENDING]
         decided = {tuple(key) for _, status, *key in earlier if status != Candidate.Status.PENDING}
         replaced = Candidate.objects.filter(pk__in=pending).delete()[0] if pending else 0
-        codes = [found.code for found in extraction.countries]
-        countries = {c.code: c for c in Country.objects.filter(code__in=codes)}
+        countries = curated.countries
         fresh = []
-        for candidate in _candidates(extraction, document, countries):
+        for candidate in _candidates(extraction, document, curated):
             key = (candidate.kind, candidate.start, candidate.end, candidate.extractor)
             if key in decided or candidate.end <= candidate.start:
                 continue  # a curator already decided this one
@@ -329,7 +375,11 @@ def write_candidates(document: Document, extraction: Extraction) -> dict[str, in
         Candidate.objects.bulk_create(fresh)
         # The country pages list the documents mentioning them (bulk_create sends no signal).
         count_cache.bump(count_cache.INGESTED)
-        document.mentions.all().delete()
+        # One DELETE: the ORM's delete() would first read the rows, for post_delete
+        # signals whose only receiver bumps the revision bumped just above.
+        with connection.cursor() as cursor:
+            table = connection.ops.quote_name(DocumentCountry._meta.db_table)
+            cursor.execute(f"DELETE FROM {table} WHERE document_id = %s", [document.pk])
         DocumentCountry.objects.bulk_create(
             [
                 DocumentCountry(

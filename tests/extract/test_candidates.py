@@ -5,9 +5,16 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from governance.extract.candidates import _first_named, _named, write_candidates
+from governance.extract.candidates import (
+    Curated,
+    _event_names,
+    _first_named,
+    _named,
+    write_candidates,
+)
 from governance.extract.types import (
     CountryFound,
+    EventFound,
     Extraction,
     Mention,
     PersonFound,
@@ -148,3 +155,71 @@ def test_a_name_finds_the_record_the_orm_finds(model: type[Person] | type[Organi
     assert {"zhang wei", "Wei Zhang", "李强", "LI QIANG"} <= set(found)
     assert not {"premier li", "Nobody", "Zhang"} & set(found)  # aliases match as written
     assert _first_named(model, []) == {}
+
+
+def test_a_found_event_is_the_curated_event_the_orm_finds() -> None:
+    """Curated.event, from one query for a batch, agrees with the query each found event
+    made before: any of its names, case-insensitive, as name or short name; the first by
+    Event's ordering (newest start first) when several match."""
+    from datetime import date
+
+    from django.db.models import Q
+
+    from governance.models import Event
+
+    factories.EventFactory(
+        name="World AI Conference 2024", short_name="WAIC", start_date=date(2024, 7, 4)
+    )
+    factories.EventFactory(
+        name="World AI Conference 2025", short_name="WAIC", start_date=date(2025, 7, 26)
+    )
+    factories.EventFactory(name="AI Action Summit", short_name="", start_date=date(2025, 2, 10))
+    factories.EventFactory(name="ai seoul summit")
+    found = [
+        EventFound("World AI Conference", short_name="WAIC", year="2025"),
+        EventFound("World AI Conference", short_name="waic"),
+        EventFound("AI ACTION SUMMIT"),
+        EventFound("AI Seoul Summit", year="2024"),
+        EventFound("Paris Peace Forum"),
+    ]
+    curated = Curated.named_in([Extraction(events=found)])
+
+    def one_query(event: EventFound) -> Event | None:
+        query = Q()
+        for name in _event_names(event):
+            query |= Q(name__iexact=name) | Q(short_name__iexact=name)
+        return Event.objects.filter(query).first()
+
+    expected = [one_query(event) for event in found]
+    assert [curated.event(event) for event in found] == expected
+    assert [e.name if e else None for e in expected] == [
+        "World AI Conference 2025",
+        "World AI Conference 2025",
+        "AI Action Summit",
+        "ai seoul summit",  # its name without the year, in another case
+        None,
+    ]
+
+
+def test_a_batch_lookup_files_the_same_candidates_as_one_document_alone() -> None:
+    """write_candidates with the records looked up for a batch (as extract_documents
+    does) files exactly what it files looking them up for the one document."""
+    load_seed()
+    alone = factories.DocumentFactory(text=TEXT)
+    batched = factories.DocumentFactory(text=TEXT + " More.")  # the same spans, another text
+    other = Extraction(
+        people=[PersonFound("Nobody Known", "", "", [Mention("Nobody Known", 0, 12)])]
+    )
+    write_candidates(alone, extraction())
+    write_candidates(batched, extraction(), Curated.named_in([other, extraction()]))
+
+    def filed(document: Document) -> list[tuple]:
+        return list(
+            Candidate.objects.filter(document=document)
+            .order_by("kind", "start", "end", "extractor")
+            .values_list("kind", "start", "end", "extractor", "record_type", "record_id", "payload")
+        )
+
+    assert filed(batched) == filed(alone)
+    assert any(record_id for *_, record_id, _ in filed(alone))  # records were linked
+    assert set(batched.mentions.values_list("country_id", flat=True)) == {"CN", "US"}
