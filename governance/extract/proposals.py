@@ -89,6 +89,9 @@ _PLAN_NOUNS = {
     "document", "roadmap", "strategy", "agreement", "proposal", "charter", "blueprint",
     "programme", "program", "accord", "pact", "treaty", "convention", "principle",
 }  # fmt: skip
+# Any of them as a word, singular or plural (one search, not one per noun).
+_PLAN_NOUN = re.compile(rf"\b({'|'.join(sorted(_PLAN_NOUNS))})s?\b")
+_PLAN_NOUN_ANY_CASE = re.compile(_PLAN_NOUN.pattern, re.IGNORECASE)
 _ITEM_VERBS = {
     "advocate", "call", "urge", "propose", "include", "outline", "set", "recommend",
     "encourage", "promote", "cover", "list", "prioritize", "prioritise", "envisage",
@@ -571,8 +574,9 @@ def _bullet_lists(text: str) -> list[tuple[int, list[str], str]]:
                 blocks.append((current_start, current, intro or ""))
                 current = []
             stripped = line.strip().lower()
-            nouns = [n for n in _PLAN_NOUNS if re.search(rf"\b{n}s?\b", stripped)]
-            intro = nouns[0] if nouns else ("" if stripped.endswith(":") else None)
+            # The first plan noun the line names ("The plan and its declaration:" -> plan).
+            noun = _PLAN_NOUN.search(stripped)
+            intro = noun.group(1) if noun else ("" if stripped.endswith(":") else None)
         offset += len(line)
     if current:
         blocks.append((current_start, current, intro or ""))
@@ -591,7 +595,7 @@ def _attach(
         return None
     named = [p for p in earlier if noun and _names(p.text, noun)]
     near = [p for p in earlier if start - p.end <= _NEAR]
-    near_plans = [p for p in near if any(_names(p.text, n) for n in _PLAN_NOUNS)]
+    near_plans = [p for p in near if _PLAN_NOUN_ANY_CASE.search(p.text)]
     if named:
         target = named[-1]
     elif near_plans:  # "released a continental AI strategy. The plan advocates ..."

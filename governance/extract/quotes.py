@@ -186,6 +186,8 @@ def _actors_in(text: str, start: int, end: int, speakers: Speakers, orgs: list[O
 
 def _document_name(text: str, pos: int, noun: str) -> str:
     """ "the declaration" -> the last named one before it ("Bletchley Declaration")."""
+    if noun.capitalize() not in text[:pos]:
+        return f"the {noun}"  # the search below would find nothing, slowly
     names = re.findall(rf"\b((?:[A-Z][\w-]+\s+){{1,4}}{noun.capitalize()})\b", text[:pos])
     if names:
         return re.sub(r"^(?:The|This)\s+", "", names[-1])

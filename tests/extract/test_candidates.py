@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from django.utils import timezone
 
 from governance.extract.candidates import (
+    PARAPHRASE_OVERLAP,
     Curated,
     _event_names,
     _first_named,
     _named,
+    _paraphrase_statement,
     write_candidates,
 )
 from governance.extract.types import (
@@ -17,6 +21,7 @@ from governance.extract.types import (
     EventFound,
     Extraction,
     Mention,
+    ParaphraseFound,
     PersonFound,
     QuoteFound,
 )
@@ -223,3 +228,81 @@ def test_a_batch_lookup_files_the_same_candidates_as_one_document_alone() -> Non
     assert filed(batched) == filed(alone)
     assert any(record_id for *_, record_id, _ in filed(alone))  # records were linked
     assert set(batched.mentions.values_list("country_id", flat=True)) == {"CN", "US"}
+
+
+def test_a_paraphrase_links_to_the_statement_a_scan_of_them_all_finds() -> None:
+    """_paraphrase_statement lets PostgreSQL narrow the speaker's paraphrases before it
+    compares them; it finds what comparing every one of them finds: containment either
+    way (case, final period), a shared run of PARAPHRASE_OVERLAP characters wherever it
+    falls, none for one character less, the first in Statement's order."""
+    import random
+    from difflib import SequenceMatcher
+
+    from governance.models import Statement
+
+    rng = random.Random(9)
+    words = [
+        "ai",
+        "safety",
+        "shared",
+        "governance",
+        "open",
+        "models",
+        "compute",
+        "export",
+        "rules",
+        "global",
+        "south",
+    ]
+
+    def sentence(n: int) -> str:
+        return " ".join(rng.choice(words) for _ in range(n))
+
+    speaker, other = factories.PersonFactory(), factories.PersonFactory()
+    base = "china will share its ai development experience and technologies with other countries"
+    texts = [
+        base.upper() + ".",  # contains it, another case
+        "Will share its AI development experience.",  # inside it, final period
+        sentence(6) + " " + base[17 : 17 + PARAPHRASE_OVERLAP] + " " + sentence(6),
+        sentence(5) + " " + base[40 : 40 + PARAPHRASE_OVERLAP - 1] + " " + sentence(5),
+        *[sentence(rng.randint(3, 25)) for _ in range(60)],
+        *[sentence(4) + " " + base[i : i + PARAPHRASE_OVERLAP] for i in range(0, 50, 7)],
+    ]
+    for i, text in enumerate(texts):
+        factories.StatementFactory(
+            speaker=speaker,
+            kind=Statement.Kind.PARAPHRASE,
+            text=text,
+            said_on=date(2025, 1, 1 + i % 28),
+        )
+    # Shorter than an overlap, inside what is asked, and the newest: found first.
+    factories.StatementFactory(
+        speaker=speaker,
+        kind=Statement.Kind.PARAPHRASE,
+        text="Share its AI.",
+        said_on=date(2026, 1, 1),
+    )
+    factories.StatementFactory(speaker=other, kind=Statement.Kind.PARAPHRASE, text=base)
+    factories.StatementFactory(speaker=speaker, kind=Statement.Kind.DIRECT_QUOTE, text=base)
+
+    def scan(found: ParaphraseFound) -> Statement | None:  # what it did before
+        mine = found.text.lower()
+        for statement in Statement.objects.filter(speaker=speaker, kind="paraphrase"):
+            theirs = statement.text.lower()
+            if mine in theirs or theirs.rstrip(".") in mine:
+                return statement
+            match = SequenceMatcher(None, mine, theirs, autojunk=False).find_longest_match()
+            if match.size >= PARAPHRASE_OVERLAP:
+                return statement
+        return None
+
+    asked = [base, base[:20], base[30:], "nothing like it at all, not one word of it"]
+    asked += [sentence(rng.randint(2, 30)) for _ in range(80)]
+    asked += [base[i : i + PARAPHRASE_OVERLAP + rng.randint(-1, 3)] for i in range(0, 55, 3)]
+    linked = 0
+    for text in asked:
+        found = ParaphraseFound(speaker.name, text, 0, len(text))
+        expected = scan(found)
+        assert _paraphrase_statement(speaker, found) == expected, text
+        linked += expected is not None
+    assert 20 < linked < len(asked)  # both outcomes were tried, many times
