@@ -134,14 +134,16 @@ def _paraphrase_statement(speaker: Person, found: ParaphraseFound) -> Statement 
         .alias(inside=StrIndex(Value(mine), Func(Lower("text"), Value("."), function="RTRIM")))
         .filter(could_match)
     )
-    for statement in candidates:
-        theirs = statement.text.lower()
-        if mine in theirs or theirs.rstrip(".") in mine:
-            return statement
-        match = SequenceMatcher(None, mine, theirs, autojunk=False).find_longest_match()
-        if match.size >= PARAPHRASE_OVERLAP:
-            return statement
-    return None
+    return next((st for st in candidates if _says_the_same(mine, st.text.lower())), None)
+
+
+def _says_the_same(mine: str, theirs: str) -> bool:
+    """Two lowercased paraphrases say the same: one contains the other (less a final
+    period), or they share a run of PARAPHRASE_OVERLAP characters."""
+    if mine in theirs or theirs.rstrip(".") in mine:
+        return True
+    match = SequenceMatcher(None, mine, theirs, autojunk=False).find_longest_match()
+    return match.size >= PARAPHRASE_OVERLAP
 
 
 def _item_span(text: str, item: str, start: int, end: int) -> tuple[int, int]:

@@ -14,6 +14,7 @@ from governance.extract.candidates import (
     _first_named,
     _named,
     _paraphrase_statement,
+    _says_the_same,
     write_candidates,
 )
 from governance.extract.types import (
@@ -236,7 +237,6 @@ def test_a_paraphrase_links_to_the_statement_a_scan_of_them_all_finds() -> None:
     way (case, final period), a shared run of PARAPHRASE_OVERLAP characters wherever it
     falls, none for one character less, the first in Statement's order."""
     import random
-    from difflib import SequenceMatcher
 
     from governance.models import Statement
 
@@ -285,16 +285,10 @@ def test_a_paraphrase_links_to_the_statement_a_scan_of_them_all_finds() -> None:
     factories.StatementFactory(speaker=other, kind=Statement.Kind.PARAPHRASE, text=base)
     factories.StatementFactory(speaker=speaker, kind=Statement.Kind.DIRECT_QUOTE, text=base)
 
-    def scan(found: ParaphraseFound) -> Statement | None:  # what it did before
+    def scan(found: ParaphraseFound) -> Statement | None:  # every paraphrase compared
         mine = found.text.lower()
-        for statement in Statement.objects.filter(speaker=speaker, kind="paraphrase"):
-            theirs = statement.text.lower()
-            if mine in theirs or theirs.rstrip(".") in mine:
-                return statement
-            match = SequenceMatcher(None, mine, theirs, autojunk=False).find_longest_match()
-            if match.size >= PARAPHRASE_OVERLAP:
-                return statement
-        return None
+        every = Statement.objects.filter(speaker=speaker, kind="paraphrase")
+        return next((st for st in every if _says_the_same(mine, st.text.lower())), None)
 
     asked = [base, base[:20], base[30:], "nothing like it at all, not one word of it"]
     asked += [sentence(rng.randint(2, 30)) for _ in range(80)]
