@@ -19,6 +19,7 @@ from governance.ingest import pipeline, scheduling
 if TYPE_CHECKING:
     from spacy.tokens import Doc
 
+    from governance.extract.candidates import Curated
     from governance.models import Document
 
 logger = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ def _extract_all(document_ids: list[int]) -> list[dict[str, Any]]:
     """spaCy parses the English documents together (extract.pipeline.parse) and the
     curated records they name are looked up together (candidates.Curated); the rules and
     the writes are each document's own, so one that fails leaves the others done."""
-    from governance.extract.candidates import Curated, write_candidates
+    from governance.extract.candidates import Curated
     from governance.extract.pipeline import is_read, parse
     from governance.models import Document
 
@@ -163,7 +164,7 @@ def _extract_all(document_ids: list[int]) -> list[dict[str, Any]]:
     }
     curated = Curated.named_in(e for e in extractions.values() if isinstance(e, Extraction))
     outcomes = [
-        {"document": d.pk, "status": "done", **write_candidates(d, extraction, curated)}
+        _filed(d, extraction, curated)
         if isinstance(extraction := extractions[d.pk], Extraction)
         else extraction
         for d in documents
@@ -187,7 +188,6 @@ def _extraction(document: Document, language: str, doc: Doc | None) -> Extractio
     """What the rules find in the document; if they fail, the document is marked failed
     and its outcome returned instead."""
     from governance.extract.pipeline import extract
-    from governance.models import Document, ExtractionStatus
 
     published = document.published_at.date() if document.published_at else None
     try:
@@ -197,12 +197,39 @@ def _extraction(document: Document, language: str, doc: Doc | None) -> Extractio
     except Exception as exc:
         # A rule's bug must not lose the document: it stays visible as failed, to re-run.
         logger.exception("extraction of document %s failed", document.pk)
-        Document.objects.filter(pk=document.pk).update(
-            extraction_status=ExtractionStatus.FAILED,
-            extraction_error=f"{type(exc).__name__}: {exc}",
-            extracted_at=timezone.now(),
-        )
+        _mark_failed(document, f"{type(exc).__name__}: {exc}")
         return {"document": document.pk, "status": "failed"}
+
+
+def _filed(document: Document, extraction: Extraction, curated: Curated) -> dict[str, Any]:
+    """write_candidates' outcome. If it fails for want of anything but the database (a
+    rule's bug: a candidate candidates.candidate_columns refuses, say), none of the
+    document's candidates are written, it is marked failed with the reason, to re-run
+    once fixed, and the batch's other documents go on."""
+    from governance.extract.candidates import write_candidates
+
+    try:
+        return {
+            "document": document.pk,
+            "status": "done",
+            **write_candidates(document, extraction, curated),
+        }
+    except (OperationalError, InterfaceError):
+        raise  # retried (RETRY_WHILE_DATABASE_DOWN)
+    except Exception as exc:
+        logger.exception("candidates of document %s could not be filed", document.pk)
+        _mark_failed(document, f"{type(exc).__name__}: {exc}")
+        return {"document": document.pk, "status": "failed"}
+
+
+def _mark_failed(document: Document, error: str) -> None:
+    from governance.models import Document, ExtractionStatus
+
+    Document.objects.filter(pk=document.pk).update(
+        extraction_status=ExtractionStatus.FAILED,
+        extraction_error=error,
+        extracted_at=timezone.now(),
+    )
 
 
 @shared_task(name="governance.tasks.send_digests", **RETRY_WHILE_DATABASE_DOWN)
