@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from governance.extract.nlp import english
+from pathlib import Path
+
+from spacy.lang.en.lemmatizer import EnglishLemmatizer
+
+from governance.extract.nlp import RememberingLemmatizer, english
 from governance.extract.pipeline import extract
 from governance.extract.proposals import extract_proposals
 
@@ -41,3 +45,32 @@ def test_a_colon_dateline_is_not_the_proposer() -> None:
     )
     (proposal,) = extract_proposals(text, english()(text))
     assert proposal.proposer == "China"
+
+
+def test_remembered_lemmas_are_spacys() -> None:
+    """Every token of the seed article and the news-dev articles, parsed twice (the second
+    time every key is remembered), gets the lemma spaCy's own English lemmatizer gives it
+    with the same tables."""
+    lemmatizer = english().get_pipe("lemmatizer")
+    assert isinstance(lemmatizer, RememberingLemmatizer)
+    root = Path(__file__).resolve().parents[2]
+    texts = [(root / "governance/fixtures/seed/waic-2025-article.txt").read_text()]
+    texts += [
+        p.read_text() for p in sorted((root.parent / "shared/corpora/news-dev").glob("*.txt"))
+    ]
+    texts.append("Lemmas of the unseen: she was writing, they wrote, the best-written rules.")
+    # One word, one part of speech, two morphologies, two lemmas ("data", "datum").
+    texts.append("The data is clear. These data are clear. The media is here. Media are here.")
+    nlp = english()
+    compared = 0
+    for _ in range(2):
+        remembered = [[t.lemma_ for t in doc] for doc in nlp.pipe(texts)]
+        with nlp.select_pipes(disable=["lemmatizer"]):
+            unlemmatized = list(nlp.pipe(texts))
+        for doc, lemmas in zip(unlemmatized, remembered, strict=True):
+            EnglishLemmatizer.__call__(lemmatizer, doc)  # spaCy's own loop, same tables
+            assert lemmas == [t.lemma_ for t in doc]
+            compared += len(doc)
+    assert compared > 4000
+    assert {"write", "be", "rule"} <= {t.lemma_ for t in english()(texts[-2])}
+    assert [t.lemma_ for t in english()(texts[-1]) if t.lower_ == "data"] == ["data", "datum"]
