@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from tqdm import tqdm
 
 from governance import count_cache, models
-from governance.bulk_copy import allocate_ids, copy_rows
+from governance.generate.bulk import allocate_ids, copy_rows
 from governance.generate.documents import DocumentRow, Newsroom
 from governance.generate.reference import SLUG_PREFIX, build_reference
 
