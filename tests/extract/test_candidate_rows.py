@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import DataError, IntegrityError, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -206,3 +206,16 @@ def test_a_refused_candidate_fails_its_document_alone(monkeypatch: pytest.Monkey
     assert broken.extraction_status == "failed" and "excerpt" in broken.extraction_error
     assert not broken.candidates.exists() and not broken.mentions.exists()
     assert fine.candidates.count() == outcomes[1]["candidates"] > 3
+
+
+def test_filing_does_not_wait_for_the_disk() -> None:
+    """Candidates are derived data: their commit is asynchronous (SET LOCAL, so only for the
+    filing transaction; here it lasts to the end of the test's own transaction)."""
+    document = factories.DocumentFactory(text=TEXT)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone() == ("on",)
+        write_candidates(document, extract(TEXT))
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone() == ("off",)
+    assert document.candidates.count() > 3
