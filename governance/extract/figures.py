@@ -306,12 +306,16 @@ def extract_figures(text: str, doc: Doc) -> list[FigureFound]:
     """Counts with their qualifier and counted noun, in text order."""
     links = _link_spans(text)
     found: list[FigureFound] = []
+    # Only a token _number_value reads can start a figure: one that starts with a digit
+    # (its patterns' first character is a \d, which isdigit() includes) or a number word.
+    starts = [t.i for t in doc if t.text[:1].isdigit() or t.lower_ in _WORD_NUMBERS]
     i = 0
-    while i < len(doc):
-        figure, next_i = _figure_at(text, doc, i, links)
+    for start in starts:
+        if start < i:
+            continue  # read as part of the figure before
+        figure, i = _figure_at(text, doc, start, links)
         if figure is not None:
             found.append(figure)
-        i = next_i
     return found
 
 

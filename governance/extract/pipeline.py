@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Iterator
 from datetime import date
@@ -53,10 +54,10 @@ def parse(texts: Iterable[str]) -> Iterator[Doc | None]:
     extract() then parses that text alone, so one bad text fails only itself."""
     from governance.extract.nlp import english
 
-    batch: list[str] = []
+    batch: list[str] = []  # as the rules read them
     size = 0
     for text in texts:
-        text = _tokenizable(text[:MAX_CHARS])
+        text = text[:MAX_CHARS]
         if batch and (size + len(text) > BATCH_CHARS or len(batch) >= BATCH_TEXTS):
             yield from _parse_batch(english(), batch)
             batch, size = [], 0
@@ -67,10 +68,17 @@ def parse(texts: Iterable[str]) -> Iterator[Doc | None]:
 
 
 def _parse_batch(nlp: Language, texts: list[str]) -> list[Doc | None]:
+    from governance.extract.proposals import read_sentences
+
     try:
-        return list(nlp.pipe(texts, batch_size=len(texts)))
+        docs = list(nlp.pipe([_tokenizable(t) for t in texts], batch_size=len(texts)))
     except Exception:
         return [None] * len(texts)
+    # The lines the proposal rules parse again, for the whole batch in one call. Should
+    # that fail, each document's rules parse its own, and fail only that one if they must.
+    with contextlib.suppress(Exception):
+        read_sentences(texts, docs)
+    return docs
 
 
 def extract(

@@ -39,6 +39,7 @@ evidence of what was proposed.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 
 from spacy.tokens import Doc, Span, Token
 
@@ -99,6 +100,7 @@ _ITEM_VERBS = {
 }  # fmt: skip
 # Every lemma a sentence needs to yield a proposal or a plan's items.
 _CUES = frozenset(_STRONG | _WEAK | _ITEM_VERBS)
+_PROPOSING = frozenset(_STRONG | _WEAK)  # the lemmas of a verb that proposes
 
 _BULLET = re.compile(r"^[ \t]*(?:[-•*▪●◦–]|\(?\d{1,2}[.)]|\(?[a-z][.)])[ \t]+(?P<item>\S.*)$")
 
@@ -155,13 +157,41 @@ def _titled_restatement(
     )
 
 
+# Where a Doc keeps _sentences(text, doc) made for a batch (read_sentences): (text, them).
+_SENTENCES = "governance.proposals.sentences"
+
+
+def read_sentences(texts: Sequence[str], docs: Sequence[Doc]) -> None:
+    """_sentences of each text and its doc, made for a batch of documents at once: the
+    lines they parse again go to the pipeline in one call (its fixed cost is ~3 ms, a
+    tenth of an article's parse, and was paid by each document that had any). Kept in
+    each doc's user_data, where _sentences finds them."""
+    parts = [_parts(text, doc) for text, doc in zip(texts, docs, strict=True)]
+    lines = [p for doc_parts in parts for p in doc_parts if isinstance(p, Doc)]
+    parsed = iter(english().pipe(lines) if lines else [])
+    for text, doc, doc_parts in zip(texts, docs, parts, strict=True):
+        doc.user_data[_SENTENCES] = (text, _assembled(doc_parts, parsed))
+
+
 def _sentences(text: str, doc: Doc) -> list[Span]:
     """The doc's sentences; one that runs across a line break (a headline or dateline run
     into the first paragraph) is parsed again line by line. The re-parsed text is padded
     with spaces so its character offsets are the original text's."""
+    made = doc.user_data.get(_SENTENCES)
+    if made is not None and made[0] == text:
+        return made[1]
+    parts = _parts(text, doc)
+    # A text's lines are parsed together: the same parses, less the fixed cost of a
+    # pipeline call for each.
+    return _assembled(parts, english().pipe(p for p in parts if isinstance(p, Doc)))
+
+
+def _parts(text: str, doc: Doc) -> list[Span | Doc]:
+    """The doc's sentences, with a line still to parse (a Doc) in place of each one that
+    needs parsing again."""
     nlp = english()
     cues = lemma_filter(_CUES)
-    parts: list[Span | Doc] = []  # a Doc is a line still to parse, in its place
+    parts: list[Span | Doc] = []
     for sent in doc.sents:
         dateline = _DATELINE.match(sent.text)
         if "\n" not in sent.text.strip() and not dateline:
@@ -180,9 +210,11 @@ def _sentences(text: str, doc: Doc) -> list[Span]:
                 if cues is None or cues.may_occur(sub):
                     parts.append(sub)
             pos += len(line) + 1
-    # The lines are parsed together, one batch: the same parses, without the fixed cost
-    # of a pipeline call for each.
-    parsed = iter(nlp.pipe(p for p in parts if isinstance(p, Doc)))
+    return parts
+
+
+def _assembled(parts: list[Span | Doc], parsed: Iterator[Doc]) -> list[Span]:
+    """The sentences of `parts`, a line's taken from its parse, the next of `parsed`."""
     out: list[Span] = []
     for part in parts:
         if isinstance(part, Doc):
@@ -215,7 +247,7 @@ def _is_boilerplate(line: str) -> bool:
 def _verb_phrase(verb: Token) -> str | None:
     """The cue as written ("proposed", "called for", "declined to sign"), or None."""
     lemma = verb.lemma_.lower()
-    if verb.pos_ not in {"VERB", "AUX"} or lemma not in _STRONG | _WEAK:
+    if verb.pos_ not in {"VERB", "AUX"} or lemma not in _PROPOSING:
         return None
     if lemma in _REFUSALS:
         return None  # read through the verb they govern: "declined to sign"

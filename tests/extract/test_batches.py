@@ -36,6 +36,43 @@ def test_a_batch_parses_each_text_as_it_would_be_parsed_alone() -> None:
     assert any(extraction.quotes for extraction in alone)  # there was something to differ
 
 
+DATELINED = [
+    "SHANGHAI, July 26 (Xinhua) - China proposed on Saturday to set up a global AI "
+    "cooperation organization, Premier Li Qiang said at the opening.",
+    "Seoul, May 22, 2024 - Sixteen companies signed the Frontier AI Safety Commitments, "
+    "which call for published safety frameworks.",
+    "AI body proposed\nBEIJING - The ministry proposed new rules for generative AI services.",
+]
+
+
+def test_the_lines_parsed_again_are_parsed_once_for_a_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The proposal rules parse datelined lines again: for a batch, all its texts' lines in
+    one pipeline call (the batch's own parse is the other), with the proposals each text
+    gets alone."""
+    calls: list[int] = []
+    nlp = english()
+    real_pipe = nlp.pipe
+
+    def pipe(batch, **kwargs: object):  # texts or Docs, in a list or not
+        batch = list(batch)
+        calls.append(len(batch))
+        return real_pipe(batch, **kwargs)
+
+    alone = [pipeline.extract(t, language="en").proposals for t in DATELINED]
+    monkeypatch.setattr(nlp, "pipe", pipe)
+    docs = list(pipeline.parse(DATELINED))
+    assert calls == [3, 3]  # the texts, then one line of each
+    batched = [
+        pipeline.extract(t, language="en", doc=d).proposals
+        for t, d in zip(DATELINED, docs, strict=True)
+    ]
+    assert calls == [3, 3]  # the rules parsed nothing more
+    assert batched == alone
+    assert all(alone)  # each text has its proposal
+
+
 def test_batches_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
     nlp = english()
