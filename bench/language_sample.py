@@ -137,11 +137,12 @@ def main() -> int:
         lines.append(f"{a:,} and {b:,} characters agree on {same} of {len(corpus)} texts.")
         lines.append("")
     lines += [
-        "Chosen: 1,000 characters (`SAMPLE_CHARS`). Single-language texts come out the same, "
-        "in about half the time: detection runs on every fetched document, and took a "
-        "twentieth of a worker's ingestion CPU (py-spy, bench/ingestion-speed.md). Mixed texts are read by their start: one that opens with 1,000 "
-        "characters of English is extracted as English (its English facts are proposed "
-        "for review) rather than set aside as another language.",
+        "Chosen: 1,000 characters (`SAMPLE_CHARS`). Single-language texts come out the "
+        "same, in about half the time: detection runs on every fetched document, and took "
+        "a twentieth of a worker's ingestion CPU (py-spy, bench/ingestion-speed.md). Mixed "
+        "texts are read by their start: one that opens with 1,000 characters of English is "
+        "extracted as English (its English facts are proposed for review) rather than set "
+        "aside as another language.",
         "",
     ]
     args.output.write_text("\n".join(lines), encoding="utf-8")
