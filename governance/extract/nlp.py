@@ -20,7 +20,11 @@ from spacy.lang.en.lemmatizer import EnglishLemmatizer
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from governance.extract.ruler_index import IndexedRulerMatch, UnsupportedPattern
+from governance.extract.ruler_index import (
+    IndexedRulerAnnotations,
+    IndexedRulerMatch,
+    UnsupportedPattern,
+)
 
 
 @cache
@@ -45,6 +49,7 @@ def english() -> Language:
     ruler = nlp.get_pipe("attribute_ruler")
     with contextlib.suppress(UnsupportedPattern):
         ruler.match = IndexedRulerMatch(ruler)
+    ruler.set_annotations = IndexedRulerAnnotations(ruler)
     return nlp
 
 

@@ -9,7 +9,11 @@ import pytest
 from spacy.pipeline import AttributeRuler
 
 from governance.extract.nlp import english
-from governance.extract.ruler_index import IndexedRulerMatch, UnsupportedPattern
+from governance.extract.ruler_index import (
+    IndexedRulerAnnotations,
+    IndexedRulerMatch,
+    UnsupportedPattern,
+)
 from tests.ingest.feeds import PARAGRAPHS
 
 SEED = Path(__file__).resolve().parents[2] / "governance/fixtures/seed/waic-2025-article.txt"
@@ -32,14 +36,34 @@ def _texts() -> list[str]:
 
 
 def test_the_pipeline_uses_the_index() -> None:
-    assert isinstance(english().get_pipe("attribute_ruler").match, IndexedRulerMatch)
+    ruler = english().get_pipe("attribute_ruler")
+    assert isinstance(ruler.match, IndexedRulerMatch)
+    assert isinstance(ruler.set_annotations, IndexedRulerAnnotations)
 
 
 @pytest.mark.parametrize("text", _texts(), ids=["seed", "colloquial", "feeds", "space", "empty"])
 def test_the_same_matches_as_spacys_matcher(text: str) -> None:
     ruler = english().get_pipe("attribute_ruler")
     doc = _parsed(text)
-    assert ruler.match(doc) == AttributeRuler.match(ruler, doc)
+    # Twice: the second time, every token's one-token matches are remembered ones.
+    assert ruler.match(doc) == ruler.match(doc) == AttributeRuler.match(ruler, doc)
+
+
+@pytest.mark.parametrize("text", _texts(), ids=["seed", "colloquial", "feeds", "space", "empty"])
+def test_the_same_annotations_as_spacys(text: str) -> None:
+    """Tag, part of speech, morphology and lemma of every token, set from the same
+    matches by spaCy's set_annotations and by the index's (rules of several tokens, in
+    the colloquial text, go spaCy's way)."""
+    ruler = english().get_pipe("attribute_ruler")
+    ours, theirs = _parsed(text), _parsed(text)
+    matches = ruler.match(ours)
+    ruler.set_annotations(ours, matches)
+    AttributeRuler.set_annotations(ruler, theirs, matches)
+
+    def annotations(doc: object) -> list[tuple[str, str, str, str]]:
+        return [(t.tag_, t.pos_, str(t.morph), t.lemma_) for t in doc]
+
+    assert annotations(ours) == annotations(theirs)
 
 
 def test_the_rules_of_several_tokens_and_expressions_match() -> None:
