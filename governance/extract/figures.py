@@ -45,6 +45,7 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from spacy.tokens import Doc, Token
 
@@ -59,7 +60,13 @@ _LINKISH = re.compile(
 
 
 def _link_spans(text: str) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in _LINKISH.finditer(text)]
+    return list(_links_in(text))
+
+
+@lru_cache(maxsize=4)
+def _links_in(text: str) -> tuple[tuple[int, int], ...]:
+    # Figures and dates both ask, of the same text: the search costs ~0.2 ms an article.
+    return tuple((m.start(), m.end()) for m in _LINKISH.finditer(text))
 
 
 def _inside(start: int, end: int, spans: Iterable[tuple[int, int]]) -> bool:

@@ -101,6 +101,7 @@ _ITEM_VERBS = {
 # Every lemma a sentence needs to yield a proposal or a plan's items.
 _CUES = frozenset(_STRONG | _WEAK | _ITEM_VERBS)
 _PROPOSING = frozenset(_STRONG | _WEAK)  # the lemmas of a verb that proposes
+_VERB_POS = frozenset({"VERB", "AUX"})
 
 _BULLET = re.compile(r"^[ \t]*(?:[-•*▪●◦–]|\(?\d{1,2}[.)]|\(?[a-z][.)])[ \t]+(?P<item>\S.*)$")
 
@@ -112,6 +113,8 @@ def extract_proposals(text: str, doc: Doc) -> list[ProposalFound]:
     for sent in _sentences(text, doc):
         listing = _plan_items(sent, proposals)
         for verb in sent:
+            if verb.pos_ not in _VERB_POS or verb.lemma_.lower() not in _PROPOSING:
+                continue  # no proposing verb (_verb_phrase's first test, before a call)
             if listing is not None and verb.i == listing[0].i:
                 continue  # "The plan calls for ...": its points, not a new proposal
             found = _proposal_at(text, sent.doc, sent, verb, proposals)
@@ -247,7 +250,7 @@ def _is_boilerplate(line: str) -> bool:
 def _verb_phrase(verb: Token) -> str | None:
     """The cue as written ("proposed", "called for", "declined to sign"), or None."""
     lemma = verb.lemma_.lower()
-    if verb.pos_ not in {"VERB", "AUX"} or lemma not in _PROPOSING:
+    if verb.pos_ not in _VERB_POS or lemma not in _PROPOSING:
         return None
     if lemma in _REFUSALS:
         return None  # read through the verb they govern: "declined to sign"
