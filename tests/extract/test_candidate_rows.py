@@ -219,3 +219,14 @@ def test_filing_does_not_wait_for_the_disk() -> None:
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone() == ("off",)
     assert document.candidates.count() > 3
+
+
+def test_a_document_deleted_before_filing_is_gone() -> None:
+    """Deleted between the batch's read and its filing (a curator's merge, say)."""
+    from governance.tasks import _filed
+
+    document = factories.DocumentFactory(text=TEXT)
+    extraction = extract(TEXT)
+    Document.objects.filter(pk=document.pk).delete()
+    outcome = _filed(document, extraction, Curated.named_in([extraction]))
+    assert outcome == {"document": document.pk, "status": "gone"}
