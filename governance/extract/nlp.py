@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import spacy
 from spacy.errors import Errors
@@ -70,13 +71,16 @@ class RememberingLemmatizer(EnglishLemmatizer):
     speech, morphology): all its rules read. spaCy's own loop asks rule_lemmatize for
     every token and sets the lemma by its text (about 3 µs a token, 1.3 ms of an
     article's parse); a token seen before now costs a lookup. Same lemmas: the rules are
-    the same code, run once per key."""
+    the same code, run once per key. One entry per key seen, as spaCy's own cache keeps."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lemmas: dict[tuple[int, int, int], int] = {}  # key -> the lemma's string id
 
     def __call__(self, doc: Doc) -> Doc:
         if not self._validated:
             self._validate_tables(Errors.E1004)
-        lemmas: dict[tuple[int, int, int], int] = self.__dict__.setdefault("_lemmas", {})
-        strings = doc.vocab.strings
+        lemmas, strings = self._lemmas, doc.vocab.strings
         try:
             for token in doc:
                 if self.overwrite or token.lemma == 0:
