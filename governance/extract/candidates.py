@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import date
 from difflib import SequenceMatcher
+from functools import cache
 from typing import Any, NamedTuple
 
 from django.contrib.contenttypes.models import ContentType
@@ -503,15 +504,21 @@ def _inserts(
     parameters; nothing for no rows."""
     if not rows:
         return "", []
+    into, row = _insert_parts(model, columns)
+    return f"{into} VALUES {', '.join([row] * len(rows))}; ", [v for r in rows for v in r]
+
+
+@cache
+def _insert_parts(model: type[models.Model], columns: tuple[str, ...]) -> tuple[str, str]:
+    """ "INSERT INTO table (columns)" and one row's placeholders: the same for every
+    document, so made once."""
     types = {f.column: f.get_internal_type() for f in model._meta.concrete_fields}
     row = ", ".join("%s::jsonb" if types[c] == "JSONField" else "%s" for c in columns)
     names = ", ".join(connection.ops.quote_name(c) for c in columns)
-    values = ", ".join([f"({row})"] * len(rows))
-    return f"INSERT INTO {_table(model)} ({names}) VALUES {values}; ", [
-        value for r in rows for value in r
-    ]
+    return f"INSERT INTO {_table(model)} ({names})", f"({row})"
 
 
+@cache
 def _lock_sql() -> str:
     candidates, documents = _table(Candidate), _table(Document)
     return (
