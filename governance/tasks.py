@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from governance import count_cache
 from governance.extract.types import Extraction
 from governance.ingest import pipeline, scheduling
 
@@ -163,12 +164,13 @@ def _extract_all(document_ids: list[int]) -> list[dict[str, Any]]:
         for d in documents
     }
     curated = Curated.named_in(e for e in extractions.values() if isinstance(e, Extraction))
-    outcomes = [
-        _filed(d, extraction, curated)
-        if isinstance(extraction := extractions[d.pk], Extraction)
-        else extraction
-        for d in documents
-    ]
+    with count_cache.bumps_deferred():  # the cached pages learn of the batch once
+        outcomes = [
+            _filed(d, extraction, curated)
+            if isinstance(extraction := extractions[d.pk], Extraction)
+            else extraction
+            for d in documents
+        ]
     return outcomes + [{"document": pk, "status": "gone"} for pk in document_ids if pk not in found]
 
 

@@ -7,17 +7,25 @@ only when it is fuller (a feed's full text over another's summary), so two
 feeds never flip it back and forth. Each document is written in its own
 savepoint: a concurrent worker storing the same article makes this one a
 duplicate, not an error, and one bad entry never loses the others.
+
+A feed's entries that are plainly new (a URL and a text no stored document has and no
+other entry of the feed repeats) go in together: one query to tell, one INSERT, where
+one at a time took five round trips each. Should that INSERT fail (a concurrent worker
+stored one of them meanwhile, or one cannot be stored), they are stored one at a time.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from governance import count_cache
 from governance.database_errors import database_unavailable
 from governance.ingest.parse import ParsedDocument
 from governance.models import Document, Source
@@ -61,14 +69,28 @@ def _fields(parsed: ParsedDocument, source: Source, warnings: list[str]) -> dict
     }
 
 
-def store_document(parsed: ParsedDocument, source: Source, result: StoreResult) -> None:
-    """Create, update or recognise one document, recording what happened in `result`."""
+# A document's columns as stored, and the hash of its text.
+type _Entry = tuple[dict[str, Any], str]
+
+
+def _entry(parsed: ParsedDocument, source: Source, result: StoreResult) -> _Entry | None:
+    """What `parsed` would be stored as; None, recorded as failed, if it has no text."""
     if not parsed.text.replace("\x00", "").strip():
         result.failed += 1
         result.warnings.append(f"No text in {parsed.url or parsed.title!r}; not stored.")
-        return
+        return None
     values = _fields(parsed, source, result.warnings)
-    text_hash = Document.hash_text(values["text"])
+    return values, Document.hash_text(values["text"])
+
+
+def store_document(parsed: ParsedDocument, source: Source, result: StoreResult) -> None:
+    """Create, update or recognise one document, recording what happened in `result`."""
+    if (entry := _entry(parsed, source, result)) is not None:
+        _store_one(entry, source, result)
+
+
+def _store_one(entry: _Entry, source: Source, result: StoreResult) -> None:
+    values, text_hash = entry
     try:
         with transaction.atomic():
             existing = (
@@ -115,7 +137,49 @@ def store_document(parsed: ParsedDocument, source: Source, result: StoreResult) 
 
 
 def store_documents(parsed: list[ParsedDocument], source: Source) -> StoreResult:
+    """Each entry stored as store_document stores it; the plainly new ones together."""
     result = StoreResult()
-    for document in parsed:
-        store_document(document, source, result)
+    entries = [e for document in parsed if (e := _entry(document, source, result)) is not None]
+    new, others = _plainly_new(entries)
+    if new and not _insert_together(new, result):
+        others = entries  # one at a time, in the feed's order
+    for entry in others:
+        _store_one(entry, source, result)
     return result
+
+
+def _plainly_new(entries: list[_Entry]) -> tuple[list[_Entry], list[_Entry]]:
+    """(entries whose URL and text no stored document has and no other entry repeats,
+    the rest): the first can be inserted as they are, whatever order they go in."""
+    urls = Counter(values["url"] for values, _ in entries if values["url"])
+    hashes = Counter(text_hash for _, text_hash in entries)
+    stored = Document.objects.filter(
+        Q(url__in=list(urls)) | Q(content_sha256__in=list(hashes))
+    ).values_list("url", "content_sha256")
+    for url, text_hash in stored:
+        urls[url] += 1  # now more than one: not new
+        hashes[text_hash] += 1
+
+    def new(entry: _Entry) -> bool:
+        values, text_hash = entry
+        return hashes[text_hash] == 1 and (not values["url"] or urls[values["url"]] == 1)
+
+    return [e for e in entries if new(e)], [e for e in entries if not new(e)]
+
+
+def _insert_together(entries: list[_Entry], result: StoreResult) -> bool:
+    """Insert `entries` in one statement; False, nothing written, if that failed for
+    any reason but PostgreSQL being gone: the caller then stores them one at a time,
+    which tells a race with another worker (a duplicate) from a bad entry (a failure)."""
+    documents = [Document(**values, content_sha256=text_hash) for values, text_hash in entries]
+    try:
+        with transaction.atomic():
+            Document.objects.bulk_create(documents)
+    except DatabaseError as exc:
+        if database_unavailable(exc):
+            raise
+        logger.info("%d new documents not stored together (%s): one at a time", len(entries), exc)
+        return False
+    result.new += [d.pk for d in documents]
+    count_cache.bump(count_cache.INGESTED)  # bulk_create sends no post_save
+    return True

@@ -146,6 +146,21 @@ def test_one_message_extracts_each_document_on_its_own(monkeypatch: pytest.Monke
     assert extraction_status[french.pk] == "unsupported"
 
 
+@pytest.mark.django_db
+def test_a_batch_tells_the_caches_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each filed document bumps the ingested revision (the country pages list it); a
+    batch does so once, after its last document, not a Redis write per document."""
+    from governance import count_cache
+
+    load_seed()
+    documents = [factories.DocumentFactory(text=t, language="en") for t in PARAGRAPHS]
+    moved: list[str] = []
+    monkeypatch.setattr(count_cache, "_new_revision", moved.append)
+    result = extract_documents.run(document_ids=[d.pk for d in documents])
+    assert {o["status"] for o in result["documents"]} == {"done"}
+    assert moved == [count_cache.INGESTED]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_enqueued_documents_go_in_batches(
     monkeypatch: pytest.MonkeyPatch, settings: object

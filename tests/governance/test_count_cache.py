@@ -90,6 +90,29 @@ def test_the_revision_moves_again_when_the_transaction_commits(
     assert seen[0] != seen[1]
 
 
+def test_bumps_deferred_move_each_revision_once_on_leaving(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    moved: list[str] = []
+    real = count_cache._new_revision
+    monkeypatch.setattr(count_cache, "_new_revision", lambda kind: (moved.append(kind), real(kind)))
+
+    def revisions() -> tuple[str, str]:
+        return count_cache.revision(count_cache.CURATED), count_cache.revision(count_cache.INGESTED)
+
+    before = revisions()
+    with pytest.raises(RuntimeError), count_cache.bumps_deferred():
+        for kind in (count_cache.CURATED, count_cache.INGESTED, count_cache.CURATED):
+            count_cache.bump(kind)
+        inside = revisions()
+        raise RuntimeError("a job that fails after its writes still tells the caches")
+    after = revisions()
+    assert inside == before and after[0] != before[0] and after[1] != before[1]
+    assert sorted(moved) == [count_cache.CURATED, count_cache.INGESTED]  # the commit's wait
+    count_cache.bump()  # outside: at once again
+    assert moved[-1] == count_cache.CURATED
+
+
 def test_a_big_set_counts_its_latest_statements_and_says_so(
     client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
