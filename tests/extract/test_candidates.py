@@ -14,6 +14,7 @@ from governance.extract.candidates import (
     _first_named,
     _named,
     _paraphrase_statement,
+    _quoted_statement,
     _says_the_same,
     write_candidates,
 )
@@ -300,3 +301,43 @@ def test_a_paraphrase_links_to_the_statement_a_scan_of_them_all_finds() -> None:
         assert _paraphrase_statement(speaker, found) == expected, text
         linked += expected is not None
     assert 20 < linked < len(asked)  # both outcomes were tried, many times
+
+
+def test_a_quote_links_to_the_statement_the_orm_finds() -> None:
+    """_quoted_statement asks PostgreSQL in SQL what Statement.objects.filter(speaker=...,
+    text__icontains=...).first() asks: the same statement for quotes in another case,
+    with LIKE's own characters (%, _, backslash), none, or several (the first in
+    Statement's order: the newest, undated last, then the highest id)."""
+    from governance.models import Statement
+
+    speaker, other = factories.PersonFactory(), factories.PersonFactory()
+    texts = [
+        "AI should be a global public good.",
+        "ai SHOULD be a global public good, shared by all.",
+        "Compute grew 50% in a year_on_year count.",
+        "A path like C:\\models\\open is not a policy.",
+        "We will share open models with the Global South.",
+    ]
+    days = [date(2025, 7, 26), None, date(2025, 7, 26), date(2024, 1, 1), None]
+    again = [f"{text} Again." for text in texts]
+    for text, day in zip(texts + again, days + days[::-1], strict=True):
+        factories.StatementFactory(speaker=speaker, text=text, said_on=day)
+    factories.StatementFactory(speaker=other, text="AI should be a global public good.")
+    asked = [
+        "should be a global public good",
+        "AI SHOULD BE",
+        "50% in a year_on_year",
+        "50_ in a year%on",
+        "C:\\models\\open",
+        "with the global south",
+        "not said by anyone",
+        "good.",
+    ]
+    linked = 0
+    for quoted in asked:
+        expected = Statement.objects.filter(speaker=speaker, text__icontains=quoted).first()
+        found = _quoted_statement(speaker, quoted)
+        assert found == expected, quoted
+        assert found is None or (found.text, found.said_on) == (expected.text, expected.said_on)
+        linked += found is not None
+    assert 3 < linked < len(asked)
