@@ -146,6 +146,14 @@ _BYLINE_RE = re.compile(
     rf"(?:[ \t]+and[ \t]+({_NAME_TOKEN}(?:[ \t]+{_NAME_TOKEN}){{1,2}}))?[ \t]*$",
     re.MULTILINE,
 )
+# A title head, then two or three capitalised tokens: a name NER may miss. The lookahead
+# on a head's first letter is the same test the heads make first; it only spares the
+# regex trying each of them at every word that cannot start one (half its time).
+_HEAD_FIRSTS = re.escape("".join(sorted({h[0] for h in TITLE_HEADS})))
+_TITLED_NAME_RE = re.compile(
+    rf"\b(?=(?i:[{_HEAD_FIRSTS}]))(?i:{_HEAD_RE})\s+(?:(?:Dr|Mr|Mrs|Ms|Prof|Prince|Princess)\.?\s+)?"
+    rf"({_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{0,2}}(?:\s+(?:{'|'.join(NAME_PARTICLES)})\s+{_NAME_TOKEN})?)\b"
+)
 # "[Read More: ...]" link lines are site boilerplate, not article facts.
 # [ \t], not \s: from each line start \s* crossed every blank line after it (quadratic).
 _BOILERPLATE_RE = re.compile(
@@ -352,11 +360,7 @@ def _person_spans(text: str, doc: Doc) -> list[tuple[str, int, int]]:
         ):
             found.append((name, m.start(1), m.end(1)))
     # A title followed by two or three capitalised tokens is a name NER may miss.
-    for m in re.finditer(
-        rf"\b(?i:{_HEAD_RE})\s+(?:(?:Dr|Mr|Mrs|Ms|Prof|Prince|Princess)\.?\s+)?"
-        rf"({_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{0,2}}(?:\s+(?:{'|'.join(NAME_PARTICLES)})\s+{_NAME_TOKEN})?)\b",
-        text,
-    ):
+    for m in _TITLED_NAME_RE.finditer(text):
         name = m.group(1)
         if _looks_like_name(name) and not _in_boilerplate(m.start(1), boiler):
             found.append((name, m.start(1), m.end(1)))
