@@ -16,6 +16,7 @@ import re
 
 from spacy.tokens import Doc
 
+from governance.extract.occurrences import matches
 from governance.extract.organizations import (
     POSSESSIVE,
     affiliation_of,
@@ -472,7 +473,7 @@ def extract_people(text: str, doc: Doc) -> list[PersonFound]:
     # Short references: a family or given name alone, anywhere a full name is not.
     for person in people.values():
         for form in _short_forms(person.name):
-            for m in re.finditer(rf"(?<![\w-]){re.escape(form)}(?![\w-])", text):
+            for m in matches(text, form, re.compile(rf"(?<![\w-]){re.escape(form)}(?![\w-])")):
                 if any(a <= m.start() < b for a, b in taken):
                     continue
                 # "Bletchley Park" is no mention of "Min-ji Park", nor "Li Keqiang" of "Li Qiang".

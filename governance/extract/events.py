@@ -31,6 +31,7 @@ from spacy.tokens import Doc
 
 from governance.extract.countries import noise_spans
 from governance.extract.gazetteer import gazetteer
+from governance.extract.occurrences import matches
 from governance.extract.types import DateFound, EventFound, FigureFound, Mention
 
 HEADS = (
@@ -280,7 +281,7 @@ def _short_mentions(text: str, drafts: list[_Draft], noise: list[tuple[int, int]
             rf"(?<![\w-]){re.escape(event.short_name)}"
             rf"(?:[ \t]+(?P<year>(?:19|20)\d{{2}}))?(?![\w-])"
         )
-        for m in pattern.finditer(text):
+        for m in matches(text, event.short_name, pattern):
             if (m.start(), m.start() + len(event.short_name)) in taken or _inside(
                 m.start(), m.end(), noise
             ):

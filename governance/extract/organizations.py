@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 from spacy.tokens import Doc
 
+from governance.extract.occurrences import matches
 from governance.extract.types import Mention, OrganizationFound
 
 ORGANIZATIONS_FILE = Path(__file__).resolve().parent.parent / "fixtures" / "organizations.yaml"
@@ -150,32 +151,6 @@ def _alias_patterns() -> list[tuple[str, KnownOrg, re.Pattern[str]]]:
     ]
 
 
-_WORD = re.compile(r"\w+")
-
-
-@cache
-def _aliases_by_first_word() -> dict[str, list[tuple[int, str, KnownOrg, re.Pattern[str]]]]:
-    """_alias_patterns by the run of word characters each alias starts with, with its
-    place in that list."""
-    index: dict[str, list[tuple[int, str, KnownOrg, re.Pattern[str]]]] = {}
-    for rank, (alias, org, pattern) in enumerate(_alias_patterns()):
-        first = _WORD.match(alias)
-        index.setdefault(first.group() if first else "", []).append((rank, alias, org, pattern))
-    return index
-
-
-def _aliases_in(text: str) -> list[tuple[str, KnownOrg, re.Pattern[str]]]:
-    """The _alias_patterns that can match in `text`, in that list's order. An alias
-    matches only where no word character precedes it, and its first run of word
-    characters is followed by one that is not (or by its end, which the pattern makes
-    a word's end): so that run is one of the text's words. A set lookup per word of
-    the text instead of a search of the text per alias."""
-    index = _aliases_by_first_word()
-    words = set(_WORD.findall(text))
-    found = [e for word in words & index.keys() for e in index[word]] + index.get("", [])
-    return [(alias, org, pattern) for _, alias, org, pattern in sorted(found)]
-
-
 def extract_organizations(text: str, doc: Doc) -> list[OrganizationFound]:
     orgs: dict[str, OrganizationFound] = {}
     taken: list[tuple[int, int]] = []
@@ -187,8 +162,8 @@ def extract_organizations(text: str, doc: Doc) -> list[OrganizationFound]:
         org.mentions.append(Mention(text[start:end], start, end, mention_type))
         taken.append((start, end))
 
-    for alias, org, pattern in _aliases_in(text):
-        for m in pattern.finditer(text):
+    for alias, org, pattern in _alias_patterns():
+        for m in matches(text, alias, pattern):
             add(org.name, org.kind, m.start(), m.end(), "name" if alias == org.name else "alias")
     for m in re.finditer(r"\b([A-Z][a-z]+) administration\b", text):
         if m.group(1) not in {"The", "This", "That", "Previous", "New"}:
