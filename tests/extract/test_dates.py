@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import datetime
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from governance.extract.figures import extract_dates
+from governance.extract.figures import (
+    _DATE_PATTERNS,
+    _DEICTIC,
+    _MONTH_YEAR,
+    _WEEKDAY_ALONE,
+    extract_dates,
+)
 from governance.extract.nlp import english
 from governance.extract.types import DateFound
 from tests.extract import devset
@@ -88,3 +97,38 @@ def test_published_datetime_gives_days() -> None:
     (found,) = dates("The forum closed today.", published)  # type: ignore[arg-type]
     assert found.date == datetime.date(2025, 7, 28)
     assert type(found.date) is datetime.date
+
+
+_DATE_WORDS = [
+    *("Monday", "Mon.", "Thursday", "Thu", "Sunday", "Saturday,", "Fri"),
+    *("January", "July", "Jul.", "Sept", "Sep", "May", "August", "October", "Nov", "Dec."),
+    *("2025", "1999", "26", "1st", "2nd", "3", "of", "-", "–", ",", " ", "\n"),
+    *("last", "Next", "this", "on", "today", "Tomorrow", "YESTERDAY", "2025-07-26"),
+    *("Dec. 26", "December 1, 2025", "Sunday, July 26", "26 Dec", "Oct 2023", "next Monday"),
+    *("April 3-4", "2nd of November 2023", "Feb 10", "June 2024", "Wed. 5 March"),
+    *("Wednesday, July 26", "Wed 05 March", "Tuesday 3 June", "Friday, Oct. 3", "Thursday"),
+]
+
+
+def _same_without_the_lookahead(text: str) -> None:
+    for pattern in [*_DATE_PATTERNS, _MONTH_YEAR, _WEEKDAY_ALONE, _DEICTIC]:
+        assert pattern.pattern.startswith("(?=[")
+        bare = re.compile(re.sub(r"^\(\?=\[[^\]]*\]\)", "", pattern.pattern), pattern.flags)
+        found = [m.span() for m in pattern.finditer(text)]
+        assert found == [m.span() for m in bare.finditer(text)], (pattern.pattern, text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(st.sampled_from(_DATE_WORDS) | st.text(max_size=3), max_size=14))
+def test_a_date_pattern_finds_what_it_finds_without_its_opening_lookahead(
+    pieces: list[str],
+) -> None:
+    """Each date pattern opens with a lookahead for the characters it can start with (for
+    speed only): without it, it finds the same dates."""
+    _same_without_the_lookahead("".join(pieces))
+
+
+def test_every_pair_of_date_words_is_found_as_without_the_lookahead() -> None:
+    for first in _DATE_WORDS:
+        for second in _DATE_WORDS:
+            _same_without_the_lookahead(f"{first} {second}")
