@@ -37,9 +37,14 @@ ENTRY_TTL = 15 * 60  # seconds
 SCHEMA = 1
 
 
+def revision_key(kind: str) -> str:
+    """The cache key of `kind`'s revision, for a caller reading it with other keys."""
+    return f"revision:{kind}"
+
+
 def revision(kind: str = CURATED) -> str:
     """The current revision; a new one if Redis has none (first use, or after a flush)."""
-    key = f"revision:{kind}"
+    key = revision_key(kind)
     current = cache.get(key)
     if current is None:
         cache.add(key, uuid.uuid4().hex, None)
@@ -85,7 +90,7 @@ def bump_all() -> None:
 
 
 def _new_revision(kind: str) -> None:
-    cache.set(f"revision:{kind}", uuid.uuid4().hex, None)
+    cache.set(revision_key(kind), uuid.uuid4().hex, None)
 
 
 def _key(name: str, params: Any) -> str:

@@ -7,6 +7,10 @@ answered 200 with HTML and no cookie of their own (a page that set the CSRF cook
 form token and is never stored). The htmx headers the pages vary on are part of the key,
 so a fragment and its full page are cached apart.
 
+A page is stored under one key whatever the revisions, with the revisions it was rendered
+at: a hit reads the current revisions and the page in one GET of several keys, and serves
+the page only if they match; a newer render replaces it.
+
 Pages carry no CSP nonce (templates/base.html), so a stored page is the same bytes for
 everyone and is stored gzipped too, once per fill: a hit costs no compression. (Not
 Brotli: installing it makes the ingestion fetcher offer and decode `br` as well, a codec
@@ -78,27 +82,38 @@ class AnonymousPageCache:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        revisions = self._revisions_for(request)
-        if revisions is None:
+        kinds = self._revisions_for(request)
+        if kinds is None:
             return self.get_response(request)
-        key = self._key(request, revisions)
+        key = self._key(request)
         accepted = _accepted_encodings(request.META.get("HTTP_ACCEPT_ENCODING", ""))
         encoding = "gzip" if "gzip" in accepted else "identity"
         # One variant per key, so that a hit reads only the bytes it sends.
         names = [f"{key}:nonced", f"{key}:{encoding}"]
-        stored = cache.get_many(names)
-        lock = f"{key}:filling"
-        if not stored and not cache.add(lock, 1, int(FILL_WAIT) + 1):
-            stored = _wait_for(names, lock)  # another request is rendering this page
-        if stored:
-            return self._replay(request, *stored.popitem(), "hit")
+        # The revisions and the page in one round trip: each one more is a wait for
+        # Redis, and on a host busy with ingestion every wait is a chance for a worker to
+        # take the core (bench/RESULTS.md, search during ingestion).
+        revision_keys = [count_cache.revision_key(kind) for kind in kinds]
+        found = cache.get_many([*revision_keys, *names])
+        current = ":".join(
+            found.get(name) or count_cache.revision(kind)
+            for name, kind in zip(revision_keys, kinds, strict=True)
+        )
+        stored = _of_revision(found, names, current)
+        lock = f"{key}:{current}:filling"
+        if stored is None and not cache.add(lock, 1, int(FILL_WAIT) + 1):
+            stored = _wait_for(names, lock, current)  # another request is rendering it
+        if stored is not None:
+            return self._replay(request, *stored, "hit")
         try:
             response = self.get_response(request)
             if not self._storable(response):
                 return response
             variants = self._variants(request, response)
-            ttl = INGESTED_TTL if INGESTED in revisions else CURATED_TTL
-            cache.set_many({f"{key}:{name}": value for name, value in variants.items()}, ttl)
+            ttl = INGESTED_TTL if INGESTED in kinds else CURATED_TTL
+            cache.set_many(
+                {f"{key}:{name}": (current, *value) for name, value in variants.items()}, ttl
+            )
         finally:
             cache.delete(lock)
         chosen = "nonced" if "nonced" in variants else encoding
@@ -133,12 +148,13 @@ class AnonymousPageCache:
         return PAGES.get(match.view_name)
 
     @staticmethod
-    def _key(request: HttpRequest, revisions: tuple[str, ...]) -> str:
+    def _key(request: HttpRequest) -> str:
+        """The page's key, the same across revisions: a page is stored with the revisions
+        it was rendered at, and a newer render replaces it."""
         varying = "|".join(request.META.get(h, "") for h in VARY_HEADERS)
-        current = ":".join(count_cache.revision(kind) for kind in revisions)
         raw = f"{request.get_full_path()}|{varying}".encode()
         digest = hashlib.sha1(raw, usedforsecurity=False).hexdigest()
-        return f"page:v{count_cache.SCHEMA}:{current}:{digest}"
+        return f"page:v{count_cache.SCHEMA}:{digest}"
 
     @staticmethod
     def _storable(response: HttpResponse) -> bool:
@@ -170,18 +186,31 @@ class AnonymousPageCache:
         return response
 
 
-def _wait_for(names: list[str], lock: str) -> dict[str, object]:
-    """The page once the request holding `lock` stored it; {} as soon as the lock is gone
-    without it (that render failed, or Redis is unreachable and `add` only said so)."""
+def _of_revision(
+    found: dict[str, object], names: list[str], current: str
+) -> tuple[str, tuple[dict[str, str], bytes]] | None:
+    """(key, (headers, body)) of the first of `names` in `found` stored at `current`."""
+    for name in names:
+        value = found.get(name)
+        if isinstance(value, tuple) and len(value) == 3 and value[0] == current:
+            return name, value[1:]
+    return None
+
+
+def _wait_for(
+    names: list[str], lock: str, current: str
+) -> tuple[str, tuple[dict[str, str], bytes]] | None:
+    """The page once the request holding `lock` stored it; None as soon as the lock is
+    gone without it (that render failed, or Redis is unreachable and `add` only said so)."""
     deadline = time.monotonic() + FILL_WAIT
     while time.monotonic() < deadline:
         found = cache.get_many([*names, lock])
-        if stored := {name: found[name] for name in names if name in found}:
+        if (stored := _of_revision(found, names, current)) is not None:
             return stored
         if lock not in found:
-            return {}
+            return None
         time.sleep(FILL_POLL)
-    return {}
+    return None
 
 
 def _accepted_encodings(header: str) -> set[str]:

@@ -169,3 +169,45 @@ def test_a_failed_render_does_not_keep_the_others_waiting(rf: RequestFactory) ->
     for thread in threads:
         thread.join()
     assert time.monotonic() - started < 1.5  # not FILL_WAIT (3 s) for the waiters
+
+
+def test_a_hit_reads_the_revisions_and_the_page_in_one_round_trip(
+    client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each wait for Redis is a chance for a busy worker to take the core from the page
+    (bench/RESULTS.md, search during ingestion): a hit makes one call, a GET of many keys."""
+    from django.core.cache import cache
+
+    StatementFactory()
+    client.get("/statements/")
+    calls: list[str] = []
+    for name in ("get", "get_many", "add", "set", "set_many", "delete", "has_key"):
+        method = getattr(cache, name)
+        monkeypatch.setattr(
+            cache, name, lambda *a, _m=method, _n=name, **k: calls.append(_n) or _m(*a, **k)
+        )
+    assert client.get("/statements/")["X-Page-Cache"] == "hit"
+    assert calls == ["get_many"]
+
+
+def test_a_page_of_an_older_revision_is_rendered_again_and_replaced(client: Client) -> None:
+    from governance import count_cache
+
+    StatementFactory(text="Before the change.")
+    client.get("/statements/")
+    count_cache.bump()  # as a write that the signals do not see, then the bulk path's bump
+    again = client.get("/statements/")
+    assert again["X-Page-Cache"] == "miss"
+    assert client.get("/statements/")["X-Page-Cache"] == "hit"
+
+
+def test_a_missing_revision_is_created_and_the_page_stored_under_it(client: Client) -> None:
+    from django.core.cache import cache
+
+    from governance import count_cache
+
+    StatementFactory()
+    cache.delete(count_cache.revision_key(count_cache.CURATED))  # as after a Redis flush
+    assert client.get("/statements/")["X-Page-Cache"] == "miss"
+    assert cache.get(count_cache.revision_key(count_cache.CURATED)) is not None
+    assert client.get("/statements/")["X-Page-Cache"] == "hit"
