@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from governance import count_cache
+from governance import count_cache, web_load
 from governance.extract.types import Extraction
 from governance.ingest import pipeline, scheduling
 
@@ -159,10 +159,13 @@ def _extract_all(document_ids: list[int]) -> list[dict[str, Any]]:
     languages = {d.pk: _language(d) for d in documents}
     read = {d.pk: is_read(languages[d.pk]) for d in documents}
     parses = parse(d.text for d in documents if read[d.pk])  # lazily
-    extractions = {
-        d.pk: _extraction(d, languages[d.pk], next(parses) if read[d.pk] else None)
-        for d in documents
-    }
+    yielding = web_load.Yielding()  # analysts first: before the parse and each document
+    extractions = {}
+    for d in documents:
+        yielding.wait()
+        extractions[d.pk] = _extraction(d, languages[d.pk], next(parses) if read[d.pk] else None)
+    if yielding.waited:
+        logger.info("extraction waited %.1f s for the web server", yielding.waited)
     curated = Curated.named_in(e for e in extractions.values() if isinstance(e, Extraction))
     with count_cache.bumps_deferred():  # the cached pages learn of the batch once
         outcomes = [

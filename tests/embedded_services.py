@@ -30,6 +30,9 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     # Likewise its own cache keys: cached counts of another process's test data (another
     # pytest-xdist worker's) must never answer this one's pages.
     os.environ["CACHE_KEY_PREFIX"] = os.environ["CELERY_QUEUE"]
+    # The test client's requests count as the web server's load (governance/web_load.py):
+    # test workers would wait for a test that just made requests. Its tests turn it on.
+    os.environ.setdefault("WORKER_YIELD_AT", "0")
     postgres = not os.environ.get("DATABASE_URL")
     redis = not os.environ.get("REDIS_URL")
     if not (postgres or redis):

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: the time of every request, for workers on this machine to yield to.
+    "governance.web_load.MeasuresLoad",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before CommonMiddleware, so CORS headers are on every API response.
@@ -298,6 +300,14 @@ CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=200)
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
 # Added to a worker's nice value at start (waic/celery.py): below the web server's.
 WORKER_NICENESS = env.int("WORKER_NICENESS", default=10)
+# An extraction worker waits between documents while the web server on its machine has
+# this many requests in flight on average (over the last second), so that analysts keep
+# the cores; for WORKER_YIELD_MAX_SECONDS at most per task, then it goes on. 0: never
+# waits. Workers on hosts of their own are never affected (governance/web_load.py).
+WORKER_YIELD_AT = env.float("WORKER_YIELD_AT", default=1.0)
+WORKER_YIELD_MAX_SECONDS = min(
+    env.float("WORKER_YIELD_MAX_SECONDS", default=60.0), CELERY_TASK_SOFT_TIME_LIMIT / 2
+)
 # Extraction (CPU-bound, spaCy) on a queue of its own when set, so that fetch workers and
 # extraction workers can be sized and placed apart (docs/scaling.md): start the workers
 # with `-Q <CELERY_QUEUE>` and `-Q <CELERY_EXTRACT_QUEUE>`. Unset: one queue for all.

@@ -322,24 +322,40 @@ def ingestion(
     # (the feeds' tasks come first in the queue) and then extraction; medians.
     log("search p99 at rest, then while 2 workers ingest, then at rest again")
     at_rest = [probe(), probe()]
-    during: list[http_load.WrkRun] = []
-    progress: list[tuple[int, int]] = []  # documents stored and extracted after each probe
-    with ingest.running(
-        workers=2,
-        documents=args.ingest_documents * 4,
-        database_url=server_url,
-        redis_url=redis_url,
-        log_dir=work,
-    ) as run:
-        time.sleep(2)
-        while True:
-            during.append(probe())
-            progress.append(run.progress())
-            log(f"    probe {len(during)}: {http_load.describe(during[-1])}; {progress[-1]}")
-            if run.done() or len(during) >= MAX_PROBES:
-                break
+
+    def during_ingestion(worker_env: dict[str, str], limit: int) -> tuple[list, list]:
+        probes: list[http_load.WrkRun] = []
+        progress: list[tuple[int, int]] = []  # documents stored and extracted after each
+        with ingest.running(
+            workers=2,
+            documents=args.ingest_documents * 4,
+            database_url=server_url,
+            redis_url=redis_url,
+            log_dir=work,
+            worker_env=worker_env,
+        ) as run:
+            time.sleep(2)
+            while True:
+                probes.append(probe())
+                progress.append(run.progress())
+                log(f"    probe {len(probes)}: {http_load.describe(probes[-1])}; {progress[-1]}")
+                if run.done() or len(probes) >= limit:
+                    break
+        return probes, progress
+
+    # As deployed: extraction yields to the busy web server (WORKER_YIELD_AT).
+    during, progress = during_ingestion({}, MAX_PROBES)
+    # For comparison, workers that never wait (as before WORKER_YIELD_AT existed).
+    log("search p99 while 2 workers ingest without yielding (WORKER_YIELD_AT=0)")
+    unyielding, unyielding_progress = during_ingestion({"WORKER_YIELD_AT": "0"}, 8)
     at_rest.append(probe())
-    return {"at_rest": at_rest, "during": during, "progress": progress}, figures
+    return {
+        "at_rest": at_rest,
+        "during": during,
+        "progress": progress,
+        "unyielding": unyielding,
+        "unyielding_progress": unyielding_progress,
+    }, figures
 
 
 def review(url: str, base: str) -> object:
