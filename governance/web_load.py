@@ -24,7 +24,7 @@ other; workers on hosts of their own never wait (docs/scaling.md).
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import os
 import socket
 import threading
@@ -37,9 +37,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
-from waic.cache import UNREACHABLE
-
-logger = logging.getLogger(__name__)
+from waic.cache import RETRY_AFTER, UNREACHABLE
 
 REPORT_EVERY = 1.0  # seconds between a web process's reports, at most
 FRESH_FOR = 3.0  # an older report is of a process that has since been idle (or is gone)
@@ -85,12 +83,20 @@ class _Meter:
 
 
 _meter = _Meter()
+# After Redis failed to answer, reports and looks skip it for RETRY_AFTER seconds, as the
+# cache does (waic/cache.py): each attempt on a server that hangs costs a socket timeout.
+_skip_until = 0.0
+
+
+def _unreachable() -> None:
+    global _skip_until
+    _skip_until = time.monotonic() + RETRY_AFTER
 
 
 def record(seconds: float) -> None:
     """Counts one request's time; reports this process's load when a report is due."""
     in_flight = _meter.add(seconds)
-    if in_flight is None:
+    if in_flight is None or time.monotonic() < _skip_until:
         return
     try:
         pipe = _redis().pipeline(transaction=False)  # type: ignore[attr-defined]
@@ -98,24 +104,33 @@ def record(seconds: float) -> None:
         pipe.expire(_key(), KEY_TTL)
         pipe.execute()
     except UNREACHABLE:
-        pass  # no report: workers see an idle web server, as before this existed
+        _unreachable()  # no report: workers see an idle web server
 
 
 def in_flight() -> float:
     """Requests in flight on this machine's web server, on average over the last second
     or so (the sum of its processes' fresh reports); 0.0 when Redis cannot be reached."""
+    if time.monotonic() < _skip_until:
+        return 0.0
     try:
         reports = _redis().hgetall(_key())  # type: ignore[attr-defined]
     except UNREACHABLE:
+        _unreachable()
         return 0.0
-    now, total = time.time(), 0.0
-    for value in reports.values():
+    now, total, gone = time.time(), 0.0, []
+    for field, value in reports.items():
         try:
             load, at = (float(part) for part in value.split())
         except ValueError:
+            gone.append(field)
             continue
         if now - at <= FRESH_FOR:
             total += load
+        elif now - at > KEY_TTL:
+            gone.append(field)  # a process restarted long ago: its pid is not reused here
+    if gone:
+        with contextlib.suppress(*UNREACHABLE):
+            _redis().hdel(_key(), *gone)  # type: ignore[attr-defined]
     return total
 
 

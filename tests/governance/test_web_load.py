@@ -58,9 +58,11 @@ def test_no_report_within_a_second_of_the_last() -> None:
 def test_the_fresh_reports_of_every_process_add_up() -> None:
     _report(101, 0.75)
     _report(102, 0.5, age=1.0)
-    _report(103, 3.0, age=web_load.FRESH_FOR + 1)  # idle since, or gone
-    web_load._redis().hset(web_load._key(), "104", "not a report")
+    _report(103, 3.0, age=web_load.FRESH_FOR + 1)  # idle since
+    _report(104, 3.0, age=web_load.KEY_TTL + 1)  # gone: forgotten
+    web_load._redis().hset(web_load._key(), "105", "not a report")
     assert web_load.in_flight() == pytest.approx(1.25)
+    assert sorted(web_load._redis().hgetall(web_load._key())) == [b"101", b"102", b"103"]
 
 
 def test_every_request_is_timed_cached_hits_included(
@@ -77,13 +79,19 @@ def test_every_request_is_timed_cached_hits_included(
 def test_an_unreachable_redis_reads_as_an_idle_web_server(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    attempts = []
+
     def unreachable() -> object:
+        attempts.append(1)
         raise redis.ConnectionError("Connection refused")
 
     monkeypatch.setattr(web_load, "_redis", unreachable)
+    monkeypatch.setattr(web_load, "_skip_until", 0.0)
     monkeypatch.setattr(web_load, "REPORT_EVERY", 0.0)
     web_load.record(0.1)  # no error either
     assert web_load.in_flight() == 0.0
+    web_load.record(0.1)
+    assert attempts == [1]  # then left alone for a while, as the cache does
 
 
 def test_a_task_waits_while_the_web_server_is_busy_up_to_its_budget(settings: object) -> None:
