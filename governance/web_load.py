@@ -24,7 +24,6 @@ other; workers on hosts of their own never wait (docs/scaling.md).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
 import threading
@@ -36,8 +35,6 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
-
-from waic.cache import RETRY_AFTER, UNREACHABLE
 
 REPORT_EVERY = 1.0  # seconds between a web process's reports, at most
 FRESH_FOR = 3.0  # an older report is of a process that has since been idle (or is gone)
@@ -56,10 +53,6 @@ def machine() -> str:
 
 def _key() -> str:
     return cache.make_key(f"web-load:{machine()}")
-
-
-def _redis() -> object:
-    return cache._cache.get_client(write=True)  # type: ignore[attr-defined]
 
 
 class _Meter:
@@ -83,40 +76,30 @@ class _Meter:
 
 
 _meter = _Meter()
-# After Redis failed to answer, reports and looks skip it for RETRY_AFTER seconds, as the
-# cache does (waic/cache.py): each attempt on a server that hangs costs a socket timeout.
-_skip_until = 0.0
-
-
-def _unreachable() -> None:
-    global _skip_until
-    _skip_until = time.monotonic() + RETRY_AFTER
 
 
 def record(seconds: float) -> None:
-    """Counts one request's time; reports this process's load when a report is due."""
+    """Counts one request's time; reports this process's load when a report is due.
+    Redis unreachable: no report (workers see an idle web server), as waic/cache.py does."""
     in_flight = _meter.add(seconds)
-    if in_flight is None or time.monotonic() < _skip_until:
+    if in_flight is None:
         return
-    try:
-        pipe = _redis().pipeline(transaction=False)  # type: ignore[attr-defined]
-        pipe.hset(_key(), str(os.getpid()), f"{in_flight:.3f} {time.time():.3f}")
-        pipe.expire(_key(), KEY_TTL)
-        pipe.execute()
-    except UNREACHABLE:
-        _unreachable()  # no report: workers see an idle web server
+    key, report = _key(), f"{in_flight:.3f} {time.time():.3f}"
+    cache.with_redis(  # type: ignore[attr-defined]
+        lambda redis: (
+            redis.pipeline(transaction=False)
+            .hset(key, str(os.getpid()), report)
+            .expire(key, KEY_TTL)
+            .execute()
+        )
+    )
 
 
 def in_flight() -> float:
     """Requests in flight on this machine's web server, on average over the last second
     or so (the sum of its processes' fresh reports); 0.0 when Redis cannot be reached."""
-    if time.monotonic() < _skip_until:
-        return 0.0
-    try:
-        reports = _redis().hgetall(_key())  # type: ignore[attr-defined]
-    except UNREACHABLE:
-        _unreachable()
-        return 0.0
+    key = _key()
+    reports = cache.with_redis(lambda redis: redis.hgetall(key)) or {}  # type: ignore[attr-defined]
     now, total, gone = time.time(), 0.0, []
     for field, value in reports.items():
         try:
@@ -129,8 +112,7 @@ def in_flight() -> float:
         elif now - at > KEY_TTL:
             gone.append(field)  # a process restarted long ago: its pid is not reused here
     if gone:
-        with contextlib.suppress(*UNREACHABLE):
-            _redis().hdel(_key(), *gone)  # type: ignore[attr-defined]
+        cache.with_redis(lambda redis: redis.hdel(key, *gone))  # type: ignore[attr-defined]
     return total
 
 

@@ -102,3 +102,10 @@ class TolerantRedisCache(RedisCache):
     touch = _soft(RedisCache.touch, lambda *a, **k: False)
     delete = _soft(RedisCache.delete, lambda *a, **k: False)
     delete_many = _soft(RedisCache.delete_many, lambda *a, **k: None)
+
+    def _with_redis(self, operation: Callable[[Any], Any]) -> Any:
+        return operation(self._cache.get_client(write=True))
+
+    # operation(the redis.Redis client) for what the cache API lacks (a hash, say), under
+    # the same rules: None while Redis cannot be reached. Keys: make_key() them first.
+    with_redis = _soft(_with_redis, lambda *a, **k: None)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from django.core.cache import cache
 from django.test import Client
 
 from governance import web_load
@@ -31,28 +32,32 @@ TEXT = (
 @pytest.fixture(autouse=True)
 def _own_meter(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(web_load, "_meter", web_load._Meter())
-    client, key = web_load._redis(), web_load._key()  # the test session's own key prefix
+    client, key = _redis(), web_load._key()  # the test session's own key prefix
     client.delete(key)
     yield
     client.delete(key)
 
 
+def _redis() -> redis.Redis:
+    return cache._cache.get_client(write=True)
+
+
 def _report(pid: int, load: float, age: float = 0.0) -> None:
     """What a web process `pid` writes, `age` seconds ago."""
-    web_load._redis().hset(web_load._key(), str(pid), f"{load} {time.time() - age}")
+    _redis().hset(web_load._key(), str(pid), f"{load} {time.time() - age}")
 
 
 def test_a_report_is_the_share_of_the_time_spent_in_requests() -> None:
     web_load._meter.since = time.monotonic() - 4.0
     web_load.record(1.0)  # one second in requests over the last four
     assert web_load.in_flight() == pytest.approx(0.25, abs=0.01)
-    reports = web_load._redis().hgetall(web_load._key())
+    reports = _redis().hgetall(web_load._key())
     assert list(reports) == [str(os.getpid()).encode()]
 
 
 def test_no_report_within_a_second_of_the_last() -> None:
     web_load.record(0.5)  # the meter started just now: nothing due yet
-    assert web_load._redis().hgetall(web_load._key()) == {}
+    assert _redis().hgetall(web_load._key()) == {}
 
 
 def test_the_fresh_reports_of_every_process_add_up() -> None:
@@ -60,9 +65,9 @@ def test_the_fresh_reports_of_every_process_add_up() -> None:
     _report(102, 0.5, age=1.0)
     _report(103, 3.0, age=web_load.FRESH_FOR + 1)  # idle since
     _report(104, 3.0, age=web_load.KEY_TTL + 1)  # gone: forgotten
-    web_load._redis().hset(web_load._key(), "105", "not a report")
+    _redis().hset(web_load._key(), "105", "not a report")
     assert web_load.in_flight() == pytest.approx(1.25)
-    assert sorted(web_load._redis().hgetall(web_load._key())) == [b"101", b"102", b"103"]
+    assert sorted(_redis().hgetall(web_load._key())) == [b"101", b"102", b"103"]
 
 
 def test_every_request_is_timed_cached_hits_included(
@@ -71,7 +76,7 @@ def test_every_request_is_timed_cached_hits_included(
     monkeypatch.setattr(web_load, "REPORT_EVERY", 0.0)
     client.get("/statements/")
     assert client.get("/statements/")["X-Page-Cache"] == "hit"
-    (report,) = web_load._redis().hgetall(web_load._key()).values()
+    (report,) = _redis().hgetall(web_load._key()).values()
     load, at = (float(part) for part in report.split())
     assert load > 0 and abs(time.time() - at) < 5
 
@@ -81,12 +86,12 @@ def test_an_unreachable_redis_reads_as_an_idle_web_server(
 ) -> None:
     attempts = []
 
-    def unreachable() -> object:
+    def unreachable(*args: object, **kwargs: object) -> object:
         attempts.append(1)
         raise redis.ConnectionError("Connection refused")
 
-    monkeypatch.setattr(web_load, "_redis", unreachable)
-    monkeypatch.setattr(web_load, "_skip_until", 0.0)
+    monkeypatch.setattr(cache._cache, "get_client", unreachable)
+    monkeypatch.setattr(cache, "_skip_until", 0.0, raising=False)
     monkeypatch.setattr(web_load, "REPORT_EVERY", 0.0)
     web_load.record(0.1)  # no error either
     assert web_load.in_flight() == 0.0
