@@ -8,8 +8,13 @@ form token and is never stored). The htmx headers the pages vary on are part of 
 so a fragment and its full page are cached apart.
 
 A page is stored under one key whatever the revisions, with the revisions it was rendered
-at: a hit reads the current revisions and the page in one GET of several keys, and serves
-the page only if they match; a newer render replaces it.
+at and when: a hit reads the current revisions and the page in one GET of several keys,
+and serves the page if they match and it is younger than its TTL; a newer render
+replaces it. A page that is stale only by its age or by newer ingested documents (its
+curated revision still matches) is served as it is, for up to STALE_FOR seconds more,
+while one request renders it again: under load the others then do not wait for that
+render (bench/RESULTS.md: the dashboard's p99 after its minute lapsed). A change to
+curated data is never served stale.
 
 Pages carry no CSP nonce (templates/base.html), so a stored page is the same bytes for
 everyone and is stored gzipped too, once per fill: a hit costs no compression. (Not
@@ -45,6 +50,9 @@ from governance import count_cache
 # bounds what no revision covers ("documents this week", a run's age).
 CURATED_TTL = count_cache.ENTRY_TTL
 INGESTED_TTL = 60
+# Seconds past that (or past a newer ingested revision) for which a page is still served
+# while another request renders it again; a request that finds no one rendering renders.
+STALE_FOR = 60
 # A miss renders the page once: concurrent requests for it wait for that render (up to
 # FILL_WAIT seconds, then render themselves) instead of all rendering it at once.
 FILL_WAIT = 3.0
@@ -75,6 +83,7 @@ PAGES: dict[str, tuple[str, ...]] = {
 }
 VARY_HEADERS = ("HTTP_HX_REQUEST", "HTTP_HX_TARGET", "HTTP_HX_HISTORY_RESTORE_REQUEST")
 KEPT_HEADERS = ("Content-Type", "Vary", "Content-Language", "X-Robots-Tag")
+Stored = tuple[str, tuple[dict[str, str], bytes]]  # a page's key, (headers, body)
 
 
 class AnonymousPageCache:
@@ -95,24 +104,34 @@ class AnonymousPageCache:
         # take the core (bench/RESULTS.md, search during ingestion).
         revision_keys = [count_cache.revision_key(kind) for kind in kinds]
         found = cache.get_many([*revision_keys, *names])
-        current = ":".join(
-            found.get(name) or count_cache.revision(kind)
-            for name, kind in zip(revision_keys, kinds, strict=True)
+        current = _Revisions(
+            kinds,
+            tuple(
+                found.get(name) or count_cache.revision(kind)
+                for name, kind in zip(revision_keys, kinds, strict=True)
+            ),
         )
-        stored = _of_revision(found, names, current)
-        lock = f"{key}:{current}:filling"
-        if stored is None and not cache.add(lock, 1, int(FILL_WAIT) + 1):
-            stored = _wait_for(names, lock, current)  # another request is rendering it
-        if stored is not None:
-            return self._replay(request, *stored, "hit")
+        fresh, stale = current.stored(found, names)
+        if fresh is not None:
+            return self._replay(request, *fresh, "hit")
+        lock = f"{key}:{':'.join(current.revisions)}:filling"
+        if not cache.add(lock, 1, int(FILL_WAIT) + 1):  # another request is rendering it
+            if stale is not None:
+                return self._replay(request, *stale, "stale")
+            if (fresh := _wait_for(names, lock, current)) is not None:
+                return self._replay(request, *fresh, "hit")
         try:
             response = self.get_response(request)
             if not self._storable(response):
                 return response
             variants = self._variants(request, response)
-            ttl = INGESTED_TTL if INGESTED in kinds else CURATED_TTL
+            stored_at = time.time()
             cache.set_many(
-                {f"{key}:{name}": (current, *value) for name, value in variants.items()}, ttl
+                {
+                    f"{key}:{name}": (current.revisions, stored_at, *value)
+                    for name, value in variants.items()
+                },
+                current.ttl + STALE_FOR,
             )
         finally:
             cache.delete(lock)
@@ -186,27 +205,48 @@ class AnonymousPageCache:
         return response
 
 
-def _of_revision(
-    found: dict[str, object], names: list[str], current: str
-) -> tuple[str, tuple[dict[str, str], bytes]] | None:
-    """(key, (headers, body)) of the first of `names` in `found` stored at `current`."""
-    for name in names:
-        value = found.get(name)
-        if isinstance(value, tuple) and len(value) == 3 and value[0] == current:
-            return name, value[1:]
-    return None
+class _Revisions:
+    """The revisions a page depends on, as they are now, and what they make of a stored
+    page: (revisions, stored at, headers, body)."""
+
+    def __init__(self, kinds: tuple[str, ...], revisions: tuple[str, ...]) -> None:
+        self.kinds, self.revisions = kinds, revisions
+        self.ttl = INGESTED_TTL if INGESTED in kinds else CURATED_TTL
+
+    def stored(
+        self, found: dict[str, object], names: list[str]
+    ) -> tuple[Stored | None, Stored | None]:
+        """(fresh, stale): the first of `names` in `found` that may be served as it is,
+        and the first that may be served while another request renders it again."""
+        fresh = stale = None
+        now = time.time()
+        for name in names:
+            value = found.get(name)
+            if not (isinstance(value, tuple) and len(value) == 4):
+                continue  # absent, or stored by an older version of this module
+            revisions, stored_at, headers, body = value
+            age = now - stored_at
+            if revisions == self.revisions and age < self.ttl:
+                fresh = fresh or (name, (headers, body))
+            elif age < self.ttl + STALE_FOR and self._only_ingested_changed(revisions):
+                stale = stale or (name, (headers, body))
+        return fresh, stale
+
+    def _only_ingested_changed(self, revisions: tuple[str, ...]) -> bool:
+        return len(revisions) == len(self.revisions) and all(
+            then == now or kind == INGESTED
+            for kind, then, now in zip(self.kinds, revisions, self.revisions, strict=True)
+        )
 
 
-def _wait_for(
-    names: list[str], lock: str, current: str
-) -> tuple[str, tuple[dict[str, str], bytes]] | None:
+def _wait_for(names: list[str], lock: str, current: _Revisions) -> Stored | None:
     """The page once the request holding `lock` stored it; None as soon as the lock is
     gone without it (that render failed, or Redis is unreachable and `add` only said so)."""
     deadline = time.monotonic() + FILL_WAIT
     while time.monotonic() < deadline:
         found = cache.get_many([*names, lock])
-        if (stored := _of_revision(found, names, current)) is not None:
-            return stored
+        if (fresh := current.stored(found, names)[0]) is not None:
+            return fresh
         if lock not in found:
             return None
         time.sleep(FILL_POLL)

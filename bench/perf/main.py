@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import json
 import os
 import pickle
 import platform
@@ -31,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -233,6 +235,7 @@ def _run(args: argparse.Namespace, started_at: datetime.datetime) -> int:
         results["scenarios"] = everything
         results["export_csv"] = csv_export(base)
         if "ingestion" in parts:
+            results["host_speed"] = host_speed()
             results["search_under_ingestion"], results["ingestion"] = ingestion(
                 args, base, ours, server_url, redis_url, work
             )
@@ -279,6 +282,19 @@ def csv_export(base: str, runs: int = 3) -> dict:
             raise RuntimeError(f"A8 {path} answered {status}")
         timings.append((ms, size))
     return {"path": path, "rows": rows, "runs": timings}
+
+
+def host_speed() -> dict[str, Any]:
+    """Extraction's own speed on this host, in a process of its own (bench/perf/host_speed.py)."""
+    log("host speed: spaCy's parse and the rules in one process")
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.perf.host_speed"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def ingestion(

@@ -134,7 +134,7 @@ def new_context(browser: Browser, violations: Violations, watcher: Watcher) -> B
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(TIMEOUT_MS)
     violations.watch(context)
-    context.route("**/*", watcher.route)  # nothing but 127.0.0.1
+    context.on("request", watcher.request)  # nothing but 127.0.0.1
     context.on("weberror", lambda web_error: watcher.page_error(web_error.error))
     return context
 

@@ -211,3 +211,109 @@ def test_a_missing_revision_is_created_and_the_page_stored_under_it(client: Clie
     assert client.get("/statements/")["X-Page-Cache"] == "miss"
     assert cache.get(count_cache.revision_key(count_cache.CURATED)) is not None
     assert client.get("/statements/")["X-Page-Cache"] == "hit"
+
+
+class _Clock:
+    """page_cache's `time` with the wall clock moved on by `ahead` seconds."""
+
+    monotonic = staticmethod(time.monotonic)
+    sleep = staticmethod(time.sleep)
+
+    def __init__(self) -> None:
+        self.ahead = 0.0
+
+    def time(self) -> float:
+        return time.time() + self.ahead
+
+
+def _visits(middleware: AnonymousPageCache, url: str, count: int) -> list[tuple[str, bytes, float]]:
+    """`count` concurrent visits: (outcome, body, seconds each took), ordered by time."""
+    results: list[tuple[str, bytes, float]] = []
+
+    def visit() -> None:
+        started = time.monotonic()
+        response = middleware(RequestFactory().get(url))
+        results.append((response["X-Page-Cache"], response.content, time.monotonic() - started))
+
+    threads = [threading.Thread(target=visit) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.02)  # the first one takes the render
+    for thread in threads:
+        thread.join()
+    return sorted(results, key=lambda r: r[2])
+
+
+class _SlowView:
+    def __init__(self) -> None:
+        self.renders = 0
+
+    def __call__(self, request: object) -> HttpResponse:
+        self.renders += 1
+        time.sleep(0.4)
+        return HttpResponse(f"<p>render {self.renders}</p>")
+
+
+def test_a_page_past_its_ttl_is_served_stale_while_one_request_renders_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under load, the others neither wait for that render nor render it themselves."""
+    from governance import page_cache
+
+    clock = _Clock()
+    monkeypatch.setattr(page_cache, "time", clock)
+    view = _SlowView()
+    middleware = AnonymousPageCache(view)
+    _visits(middleware, "/?stale-by-age=1", 1)
+    clock.ahead = page_cache.INGESTED_TTL + 1
+    results = _visits(middleware, "/?stale-by-age=1", 4)
+    assert view.renders == 2
+    assert [(outcome, body) for outcome, body, _ in results] == [
+        ("stale", b"<p>render 1</p>"),
+        ("stale", b"<p>render 1</p>"),
+        ("stale", b"<p>render 1</p>"),
+        ("miss", b"<p>render 2</p>"),
+    ]
+    assert max(seconds for *_, seconds in results[:3]) < 0.2  # not the render's 0.4 s
+    assert _visits(middleware, "/?stale-by-age=1", 1)[0][:2] == ("hit", b"<p>render 2</p>")
+
+
+def test_a_page_of_older_ingested_documents_is_served_stale_while_it_is_rendered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from governance import count_cache
+
+    view = _SlowView()
+    middleware = AnonymousPageCache(view)
+    _visits(middleware, "/?stale-by-ingestion=1", 1)
+    count_cache.bump(count_cache.INGESTED)
+    outcomes = [outcome for outcome, *_ in _visits(middleware, "/?stale-by-ingestion=1", 3)]
+    assert outcomes == ["stale", "stale", "miss"] and view.renders == 2
+
+
+def test_a_page_of_older_curated_data_is_never_served(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The others wait for the new render rather than see what a curator has changed."""
+    from governance import count_cache
+
+    view = _SlowView()
+    middleware = AnonymousPageCache(view)
+    _visits(middleware, "/?stale-by-curation=1", 1)
+    count_cache.bump(count_cache.CURATED)
+    results = _visits(middleware, "/?stale-by-curation=1", 3)
+    assert {body for _, body, _ in results} == {b"<p>render 2</p>"}
+    assert sorted(outcome for outcome, *_ in results) == ["hit", "hit", "miss"]
+    assert view.renders == 2
+
+
+def test_a_page_past_its_stale_time_is_not_served(monkeypatch: pytest.MonkeyPatch) -> None:
+    from governance import page_cache
+
+    clock = _Clock()
+    monkeypatch.setattr(page_cache, "time", clock)
+    view = _SlowView()
+    middleware = AnonymousPageCache(view)
+    _visits(middleware, "/statements/?too-stale=1", 1)
+    clock.ahead = page_cache.CURATED_TTL + page_cache.STALE_FOR + 1
+    results = _visits(middleware, "/statements/?too-stale=1", 3)
+    assert {body for _, body, _ in results} == {b"<p>render 2</p>"}
+    assert view.renders == 2
