@@ -21,12 +21,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+CPUINFO = Path("/proc/cpuinfo")
 
 
 def vector_instructions() -> str:
     """The widest of AVX-512 / AVX2 / SSE the CPU reports ("unknown" if it says nothing)."""
     try:
-        cpuinfo = Path("/proc/cpuinfo").read_text()
+        cpuinfo = CPUINFO.read_text()
     except OSError:
         return "unknown"
     flags = next(
