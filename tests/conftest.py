@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
 
 # --- Embedded services -----------------------------------------------------------------
@@ -10,6 +13,37 @@ import pytest
 # cannot live here: pytest-django loads the settings before any conftest.py is imported.
 
 # --- Fixtures --------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hashing() -> Iterator[None]:
+    """Users the tests make get MD5 password hashes: Django's PBKDF2 (over a million
+    iterations) cost the suite 40 s or more of CPU on a slow host, in fixtures that only
+    need a user who can log in. No test is about the hasher; the servers that tests start
+    in processes of their own keep the real one."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+@pytest.fixture(scope="module")
+def seed_for_the_module(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """The seed article's records, loaded once for a module's tests (a load takes 1-2 s of
+    CPU) in a transaction rolled back after the module; what each test changes rolls back
+    after it, as always. Only for a module whose every database test wants the seed: once
+    loaded, it stays until the module ends, for the tests that did not ask for it too."""
+    from django.db import transaction
+
+    from governance.seed import load_seed
+    from tests.reference import migrated_data_missing, restore_migrated_data
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        if migrated_data_missing():  # an earlier transactional test flushed the tables
+            restore_migrated_data()
+        load_seed()
+        yield
+        transaction.set_rollback(True)
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,6 @@ from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
 
-from governance.seed import load_seed
-
 pytestmark = pytest.mark.django_db
 
 GOVERNANCE_MODELS = [
@@ -29,8 +27,7 @@ def test_every_model_is_registered_with_search_and_filters() -> None:
 
 
 @pytest.mark.parametrize("model", GOVERNANCE_MODELS, ids=lambda m: m.__name__)
-def test_admin_pages_render(admin_client: Client, model: type) -> None:
-    load_seed()
+def test_admin_pages_render(admin_client: Client, model: type, seed_for_the_module: None) -> None:
     opts = model._meta
     changelist = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
     assert admin_client.get(changelist, {"q": "china"}).status_code == 200

@@ -13,11 +13,6 @@ LOGIN_FORMS = ["/accounts/login/", "/admin/login/"]
 PASSWORD = "correct horse battery staple"
 
 
-@pytest.fixture(autouse=True)
-def fast_hashing(settings: pytest.FixtureRequest) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def curator() -> User:
     return User.objects.create_user("curator", password=PASSWORD, is_staff=True)
