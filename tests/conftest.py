@@ -18,8 +18,8 @@ import pytest
 @pytest.fixture(autouse=True, scope="session")
 def fast_password_hashing() -> Iterator[None]:
     """Users the tests make get MD5 password hashes: Django's PBKDF2 (over a million
-    iterations) cost the suite 40 s or more of CPU on a slow host, in fixtures that only
-    need a user who can log in. No test is about the hasher; the servers that tests start
+    iterations) took 180 s of the suite's CPU on a slow host, in fixtures that only need
+    a user who can log in. No test is about the hasher; the servers that tests start
     in processes of their own keep the real one."""
     from django.test import override_settings
 

@@ -51,7 +51,8 @@ CHROMIUM_ARGS = [
     # a proxy that is not there (loopback is never proxied), so it fails in the browser
     # and no name is even resolved. Watcher.request reports such a request. (Not
     # Playwright's request interception: that turns the browser's HTTP cache off and makes
-    # every request a round trip through this process, which tripled the admin crawl.)
+    # every request a round trip through this process: the admin crawl took 1.8 times as
+    # long.)
     f"--proxy-server=http://127.0.0.1:{NO_PROXY_PORT}",
     # Should the proxy setting ever be lost, no name resolves either; the one exception
     # leads back to loopback, for the test that proves the guard (test_network_guard.py).
