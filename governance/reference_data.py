@@ -10,7 +10,7 @@ or capital that several countries share is marked ambiguous ("American").
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,10 @@ class CountryRow:
     region: str
     subregion: str
 
+    def fields(self) -> dict[str, str]:
+        """The Country's fields by name: the row's own."""
+        return asdict(self)
+
 
 @dataclass(frozen=True)
 class AliasRow:
@@ -59,6 +63,12 @@ class AliasRow:
     kind: str  # CountryAlias.Kind value
     ambiguous: bool
     source: str
+
+    def fields(self) -> dict[str, Any]:
+        """The CountryAlias's fields by name (its country by code)."""
+        values = asdict(self)
+        values["country_id"] = values.pop("code")
+        return values
 
 
 def _countryinfo_by_code() -> dict[str, dict[str, Any]]:

@@ -22,28 +22,8 @@ def restore_migrated_data() -> None:
     if not Country.objects.exists():
         # What migration 0002 loads, in two statements: its own loader updates each
         # country in place (250 round trips), which cost the suite 40 s of restores.
-        Country.objects.bulk_create(
-            Country(
-                code=row.code,
-                alpha3=row.alpha3,
-                numeric=row.numeric,
-                name=row.name,
-                official_name=row.official_name,
-                region=row.region,
-                subregion=row.subregion,
-            )
-            for row in country_rows()
-        )
-        CountryAlias.objects.bulk_create(
-            CountryAlias(
-                country_id=r.code,
-                alias=r.alias,
-                kind=r.kind,
-                ambiguous=r.ambiguous,
-                source=r.source,
-            )
-            for r in alias_rows()
-        )
+        Country.objects.bulk_create(Country(**row.fields()) for row in country_rows())
+        CountryAlias.objects.bulk_create(CountryAlias(**row.fields()) for row in alias_rows())
     if Group.objects.filter(name__in=[CURATOR_GROUP, ADMIN_GROUP]).count() != 2:
         groups = importlib.import_module("governance.migrations.0010_curator_and_admin_groups")
         groups.make_groups(apps, None)

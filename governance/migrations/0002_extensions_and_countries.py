@@ -12,28 +12,10 @@ def load_countries(apps, schema_editor):
     Country = apps.get_model("governance", "Country")
     CountryAlias = apps.get_model("governance", "CountryAlias")
     for row in country_rows():
-        Country.objects.update_or_create(
-            code=row.code,
-            defaults={
-                "alpha3": row.alpha3,
-                "numeric": row.numeric,
-                "name": row.name,
-                "official_name": row.official_name,
-                "region": row.region,
-                "subregion": row.subregion,
-            },
-        )
+        defaults = row.fields()
+        Country.objects.update_or_create(code=defaults.pop("code"), defaults=defaults)
     CountryAlias.objects.bulk_create(
-        [
-            CountryAlias(
-                country_id=r.code,
-                alias=r.alias,
-                kind=r.kind,
-                ambiguous=r.ambiguous,
-                source=r.source,
-            )
-            for r in alias_rows()
-        ],
+        [CountryAlias(**r.fields()) for r in alias_rows()],
         update_conflicts=True,
         unique_fields=["country", "alias", "kind"],
         update_fields=["ambiguous", "source"],
