@@ -57,7 +57,8 @@ _deferred: ContextVar[set[str] | None] = ContextVar("count_cache_deferred", defa
 
 
 def bump(kind: str = CURATED) -> None:
-    """A new revision now, and again once the current transaction commits.
+    """A new revision now, and again once the current transaction commits (outside one,
+    now is after the commit: once is enough).
 
     Now: this process's next reads (inside the same transaction, tests included) see the
     change. After the commit: another process may have cached the pre-commit rows under
@@ -66,7 +67,8 @@ def bump(kind: str = CURATED) -> None:
         deferred.add(kind)
         return
     _new_revision(kind)
-    transaction.on_commit(lambda: _new_revision(kind))
+    if transaction.get_connection().in_atomic_block:  # in autocommit, that was the commit
+        transaction.on_commit(lambda: _new_revision(kind))
 
 
 @contextmanager

@@ -868,7 +868,11 @@ class Candidate(models.Model):
         Kind.DATE: ("text", "date"),
     }
 
-    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="candidates")
+    # No index of its own: candidate_natural_key opens with document, and serves every
+    # lookup by document (the review page, cascades); a second index cost each INSERT.
+    document = models.ForeignKey(
+        Document, on_delete=models.CASCADE, related_name="candidates", db_index=False
+    )
     kind = models.CharField(max_length=15, choices=Kind.choices)
     payload = models.JSONField()
     start = models.PositiveIntegerField()

@@ -24,20 +24,22 @@ ROOT = Path(__file__).resolve().parents[2]
 CPUINFO = Path("/proc/cpuinfo")
 
 
+def cpuinfo_field(name: str) -> str | None:
+    """The value of the first `name` line of /proc/cpuinfo (None if absent or unreadable)."""
+    try:
+        lines = CPUINFO.read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        key, _, value = line.partition(":")
+        if key.strip() == name:
+            return value.strip()
+    return None
+
+
 def vector_instructions() -> str:
     """The widest of AVX-512 / AVX2 / SSE the CPU reports ("unknown" if it says nothing)."""
-    try:
-        cpuinfo = CPUINFO.read_text()
-    except OSError:
-        return "unknown"
-    flags = next(
-        (
-            line.split(":", 1)[1].split()
-            for line in cpuinfo.splitlines()
-            if line.startswith("flags")
-        ),
-        [],
-    )
+    flags = (cpuinfo_field("flags") or "").split()
     for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"), ("sse4_2", "SSE4.2")):
         if flag in flags:
             return name

@@ -38,6 +38,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench.perf import host_speed as speed_of_host  # noqa: E402
 from bench.perf import http_load  # noqa: E402
 from bench.perf.http_load import Scenario  # noqa: E402
 
@@ -383,6 +384,25 @@ def review(url: str, base: str) -> object:
     return review_bench.measure(base, curator)
 
 
+def checkout(root: Path = ROOT) -> str:
+    """The commit measured: HEAD, "with uncommitted changes" if tracked files differ from it
+    (bench/RESULTS.md aside: each run rewrites it); "unknown" outside a git checkout."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        head = git("rev-parse", "--short=12", "HEAD")
+        changed = git(
+            "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/RESULTS.md"
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head} with uncommitted changes" if changed else head
+
+
 def machine() -> dict[str, str]:
     import django
     from django.db import connection
@@ -390,12 +410,7 @@ def machine() -> dict[str, str]:
     with connection.cursor() as cur:
         cur.execute("SHOW server_version")
         pg = cur.fetchone()[0]
-    cpu = "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+    cpu = speed_of_host.cpuinfo_field("model name") or "unknown"
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     wrk_version = subprocess.run(
         [http_load.wrk_path(), "-v"], capture_output=True, text=True
@@ -407,6 +422,7 @@ def machine() -> dict[str, str]:
 
             versions[package] = version(package)
     return {
+        "commit": checkout(),
         "cpu": f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB",
         "os": platform.platform(),
         "python": platform.python_version(),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -88,6 +88,19 @@ def test_the_revision_moves_again_when_the_transaction_commits(
         seen.append(count_cache.revision())
     seen.append(count_cache.revision())
     assert seen[0] != seen[1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bump_in_autocommit_moves_the_revision_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    moved: list[str] = []
+    real = count_cache._new_revision
+    monkeypatch.setattr(count_cache, "_new_revision", lambda kind: (moved.append(kind), real(kind)))
+    count_cache.bump(count_cache.INGESTED)
+    assert moved == [count_cache.INGESTED]  # Django runs on_commit at once here: was twice
+    with transaction.atomic():
+        count_cache.bump(count_cache.INGESTED)
+        assert len(moved) == 2
+    assert len(moved) == 3  # and again on the commit
 
 
 def test_bumps_deferred_move_each_revision_once_on_leaving(
