@@ -11,7 +11,8 @@ from django.core.management import call_command
 from governance import models
 from governance.seed import SeedError, find_span, load_seed
 
-pytestmark = pytest.mark.django_db
+# Every database test here reads the seed article's records, loaded once for the module.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("seed_for_the_module")]
 
 WAIC = "World Artificial Intelligence Conference 2025"
 QUOTE = (
@@ -19,11 +20,6 @@ QUOTE = (
     "development experience, innovations, and AI products with the international community, "
     "particularly with countries in the Global South."
 )
-
-
-@pytest.fixture
-def seeded() -> None:
-    load_seed()
 
 
 # The curated records the seed writes; each must have evidence.
@@ -46,7 +42,7 @@ def counts() -> dict[str, int]:
     return {m._meta.label: m._default_manager.count() for m in tracked + history}
 
 
-def test_seed_twice_changes_nothing(seeded: None) -> None:
+def test_seed_twice_changes_nothing() -> None:
     before = counts()
     report = load_seed()
     assert not report.changed
@@ -56,7 +52,7 @@ def test_seed_twice_changes_nothing(seeded: None) -> None:
     assert counts() == before
 
 
-def test_seed_keeps_curator_edits_unless_update(seeded: None) -> None:
+def test_seed_keeps_curator_edits_unless_update() -> None:
     proposal = models.Proposal.objects.get(title="Action Plan for Global AI Governance")
     proposal.status = models.Proposal.Status.ADOPTED
     proposal.save()
@@ -69,20 +65,20 @@ def test_seed_keeps_curator_edits_unless_update(seeded: None) -> None:
     assert report.updated["proposals"] == 1
 
 
-def test_every_evidence_span_is_exact(seeded: None) -> None:
+def test_every_evidence_span_is_exact() -> None:
     evidence = list(models.Evidence.objects.select_related("document"))
     assert len(evidence) > 50
     for ev in evidence:
         assert ev.document.text[ev.start : ev.end] == ev.excerpt, ev
 
 
-def test_every_seeded_record_has_evidence(seeded: None) -> None:
+def test_every_seeded_record_has_evidence() -> None:
     for model in CURATED:
         for record in model.objects.all():
             assert record.evidence.exists(), f"{model.__name__} {record} has no evidence"
 
 
-def test_article_is_the_first_document(seeded: None) -> None:
+def test_article_is_the_first_document() -> None:
     document = models.Document.objects.get()
     article = Path(__file__).resolve().parents[2] / "governance/fixtures/seed/waic-2025-article.txt"
     assert document.text == article.read_text(encoding="utf-8")
@@ -91,7 +87,7 @@ def test_article_is_the_first_document(seeded: None) -> None:
     assert run.outcome == models.IngestRun.Outcome.NEW and run.documents_new == 1
 
 
-def test_event_and_figures(seeded: None) -> None:
+def test_event_and_figures() -> None:
     event = models.Event.objects.get(name=WAIC)
     assert (event.short_name, event.city, event.country_id) == ("WAIC 2025", "Shanghai", "CN")
     assert (event.start_date, event.end_date) == (dt.date(2025, 7, 26), dt.date(2025, 7, 28))
@@ -112,7 +108,7 @@ def participants(subject: models.Event | models.Proposal, role: str) -> set[str]
     return {str(p.participant) for p in subject.participations.filter(role=role)}
 
 
-def test_event_participants(seeded: None) -> None:
+def test_event_participants() -> None:
     event = models.Event.objects.get(name=WAIC)
     assert participants(event, "exhibitor") == {
         "Huawei",
@@ -146,7 +142,7 @@ def test_event_participants(seeded: None) -> None:
     assert chinese == {"Huawei", "Alibaba", "Unitree"}
 
 
-def test_proposals(seeded: None) -> None:
+def test_proposals() -> None:
     body = models.Proposal.objects.get(kind="international_body")
     assert body.status == "proposed"
     assert body.announced_on == dt.date(2025, 7, 26)
@@ -176,7 +172,7 @@ def test_proposals(seeded: None) -> None:
     assert issuer.evidence.get().excerpt.startswith("Washington has imposed")
 
 
-def test_people_and_roles(seeded: None) -> None:
+def test_people_and_roles() -> None:
     def roles(slug: str) -> set[str]:
         return {str(r) for r in models.Role.objects.filter(person__slug=slug)}
 
@@ -195,7 +191,7 @@ def test_people_and_roles(seeded: None) -> None:
     assert models.Organization.objects.get(name="Global South").kind == "country_group"
 
 
-def test_statements(seeded: None) -> None:
+def test_statements() -> None:
     quote = models.Statement.objects.get(kind="direct_quote")
     assert quote.text == QUOTE
     assert quote.speaker.name == "Li Qiang"
@@ -231,17 +227,19 @@ def test_find_span_rejects_missing_and_ambiguous_excerpts() -> None:
 
 def test_broken_seed_file_loads_nothing(tmp_path: Path) -> None:
     article = tmp_path / "a.txt"
-    article.write_text("Li Qiang spoke in Shanghai.", encoding="utf-8")
+    article.write_text("Ada Quist spoke in Shanghai.", encoding="utf-8")
     seed = tmp_path / "seed.yaml"
     seed.write_text(
         "document: {title: T, text_file: a.txt, source: {name: S, kind: manual}}\n"
         "people:\n"
-        "  - {slug: li-qiang, name: Li Qiang, evidence: ['Li Qiang']}\n"
+        "  - {slug: ada-quist, name: Ada Quist, evidence: ['Ada Quist']}\n"
         "  - {slug: ma-zhaoxu, name: Ma Zhaoxu, evidence: ['Ma Zhaoxu']}\n",
         encoding="utf-8",
     )
+    before = counts()
     with pytest.raises(SeedError, match="Ma Zhaoxu"):
         load_seed(seed)
     # One transaction: the person before the bad excerpt is not left behind.
-    assert not models.Person.objects.exists()
-    assert not models.Document.objects.exists()
+    assert not models.Person.objects.filter(slug="ada-quist").exists()
+    assert not models.Document.objects.filter(title="T").exists()
+    assert counts() == before

@@ -11,17 +11,12 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from governance import models
-from governance.seed import load_seed
 from tests import factories
 
-pytestmark = pytest.mark.django_db
+# Every test here reads the seed article's records, loaded once for the module.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("seed_for_the_module")]
 
 QUOTE_START = "AI should be a common good for all of humanity."
-
-
-@pytest.fixture
-def seeded() -> None:
-    load_seed()
 
 
 def get(client: Client, url: str, **headers: str) -> str:
@@ -30,7 +25,7 @@ def get(client: Client, url: str, **headers: str) -> str:
     return response.content.decode()
 
 
-def test_dashboard_shows_quote_with_speaker_and_source(client: Client, seeded: None) -> None:
+def test_dashboard_shows_quote_with_speaker_and_source(client: Client) -> None:
     html = get(client, "/")
     assert QUOTE_START in html
     assert "Li Qiang" in html and "Premier of China" in html
@@ -46,7 +41,7 @@ def test_dashboard_shows_quote_with_speaker_and_source(client: Client, seeded: N
     assert "WAIC 2025" in html  # the recent-events timeline
 
 
-def test_every_record_page_renders(client: Client, seeded: None) -> None:
+def test_every_record_page_renders(client: Client) -> None:
     urls = [
         *(p.get_absolute_url() for p in models.Proposal.objects.all()),
         *(p.get_absolute_url() for p in models.Person.objects.all()),
@@ -62,7 +57,7 @@ def test_every_record_page_renders(client: Client, seeded: None) -> None:
         get(client, url)
 
 
-def test_proposal_page_lists_items_and_participation(client: Client, seeded: None) -> None:
+def test_proposal_page_lists_items_and_participation(client: Client) -> None:
     plan = models.Proposal.objects.get(kind="action_plan")
     html = get(client, plan.get_absolute_url())
     for item in plan.items.all():
@@ -70,7 +65,7 @@ def test_proposal_page_lists_items_and_participation(client: Client, seeded: Non
     assert "Ministry of Foreign Affairs of China" in html and "Issuer" in html
 
 
-def test_document_page_highlights_every_span(client: Client, seeded: None) -> None:
+def test_document_page_highlights_every_span(client: Client) -> None:
     document = models.Document.objects.get()
     html = get(client, document.get_absolute_url())
     spans = set(document.evidence.values_list("start", "end"))
@@ -79,18 +74,18 @@ def test_document_page_highlights_every_span(client: Client, seeded: None) -> No
     assert "<mark" in html
 
 
-def test_country_page_is_case_insensitive_and_404s_cleanly(client: Client, seeded: None) -> None:
+def test_country_page_is_case_insensitive_and_404s_cleanly(client: Client) -> None:
     assert "Washington" in get(client, "/countries/us/")  # an alias, shown on the page
     assert client.get("/countries/zz/").status_code == 404
     assert client.get("/people/nobody/").status_code == 404
 
 
-def test_pages_vary_on_htmx_headers(client: Client, seeded: None) -> None:
+def test_pages_vary_on_htmx_headers(client: Client) -> None:
     response = client.get("/", headers={"HX-Request": "true"})
     assert "HX-Request" in response["Vary"]
 
 
-def test_dashboard_query_count_does_not_grow_with_data(client: Client, seeded: None) -> None:
+def test_dashboard_query_count_does_not_grow_with_data(client: Client) -> None:
     def queries() -> int:
         with CaptureQueriesContext(connection) as ctx:
             get(client, "/")
@@ -125,14 +120,14 @@ def test_manage_py_check_is_clean() -> None:
         "/compare/?countries=cn,us",
     ],
 )
-def test_no_template_syntax_leaks_into_pages(client: Client, seeded: None, url: str) -> None:
+def test_no_template_syntax_leaks_into_pages(client: Client, url: str) -> None:
     """A multi-line {# #} comment is not a comment in Django: it would print."""
     html = get(client, url)
     for token in ("{#", "#}", "{%", "%}", "{{", "}}"):
         assert token not in html, f"{token!r} in {url}"
 
 
-def test_country_tabs_are_links_and_htmx_partials(client: Client, seeded: None) -> None:
+def test_country_tabs_are_links_and_htmx_partials(client: Client) -> None:
     """Each tab is a bookmarkable ?tab= link; htmx gets only the tab region, a history
     restore the whole page; a bogus tab falls back to the first."""
     full = get(client, "/countries/cn/?tab=statements")
@@ -156,7 +151,7 @@ def test_country_tabs_are_links_and_htmx_partials(client: Client, seeded: None) 
 
 
 def test_a_proposer_with_two_roles_is_named_once(client: Client) -> None:
-    proposal = factories.ProposalFactory(title="Action Plan for Global AI Governance")
+    proposal = factories.ProposalFactory(title="A Plan Proposed and Issued by One Country")
     china = models.Country.objects.get(code="CN")
     for role in ("proposer", "issuer"):
         models.Participation.objects.create(proposal=proposal, country=china, role=role)
