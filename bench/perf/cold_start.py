@@ -73,33 +73,32 @@ def once() -> float:
         "EMBEDDED_POSTGRES_PORT": str(free_port()),
         "EMBEDDED_REDIS_PORT": str(free_port()),
     }
-    log = (var_dir / "up.log").open("wb")
-    started = time.perf_counter()
-    up = subprocess.Popen(
-        ["uv", "run", "--frozen", "python", "manage.py", "up", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        while not _first_page(f"http://127.0.0.1:{port}/"):
-            if up.poll() is not None:
-                raise RuntimeError(f"manage.py up exited {up.returncode}; see {log.name}")
-            if time.perf_counter() - started > LIMIT:
-                raise TimeoutError(f"manage.py up served nothing in {LIMIT:.0f} s")
-            time.sleep(0.1)
-        seconds = time.perf_counter() - started
-        up.send_signal(signal.SIGINT)
-        if up.wait(STOP_LIMIT) != 0:
-            raise RuntimeError(f"manage.py up exited {up.returncode} on Ctrl-C")
-    finally:
-        if up.poll() is None:
-            os.killpg(up.pid, signal.SIGKILL)
-            up.wait()
-            _kill_left_in(var_dir)
-        log.close()
+    with (var_dir / "up.log").open("wb") as log:  # kept on failure, with var_dir
+        started = time.perf_counter()
+        up = subprocess.Popen(
+            ["uv", "run", "--frozen", "python", "manage.py", "up", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            while not _first_page(f"http://127.0.0.1:{port}/"):
+                if up.poll() is not None:
+                    raise RuntimeError(f"manage.py up exited {up.returncode}; see {log.name}")
+                if time.perf_counter() - started > LIMIT:
+                    raise TimeoutError(f"manage.py up served nothing in {LIMIT:.0f} s")
+                time.sleep(0.1)
+            seconds = time.perf_counter() - started
+            up.send_signal(signal.SIGINT)
+            if up.wait(STOP_LIMIT) != 0:
+                raise RuntimeError(f"manage.py up exited {up.returncode} on Ctrl-C")
+        finally:
+            if up.poll() is None:
+                os.killpg(up.pid, signal.SIGKILL)
+                up.wait()
+                _kill_left_in(var_dir)
     shutil.rmtree(var_dir, ignore_errors=True)
     return seconds
 
