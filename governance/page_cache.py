@@ -34,6 +34,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import time
+import uuid
 from collections.abc import Callable
 
 from django.conf import settings
@@ -115,7 +116,9 @@ class AnonymousPageCache:
         if fresh is not None:
             return self._replay(request, *fresh, "hit")
         lock = f"{key}:{':'.join(current.revisions)}:filling"
-        if not cache.add(lock, 1, int(FILL_WAIT) + 1):  # another request is rendering it
+        token = uuid.uuid4().hex  # whose lock it is: only its holder may delete it
+        held = cache.add(lock, token, int(FILL_WAIT) + 1)
+        if not held:  # another request is rendering it
             if stale is not None:
                 return self._replay(request, *stale, "stale")
             if (fresh := _wait_for(names, lock, current)) is not None:
@@ -134,7 +137,10 @@ class AnonymousPageCache:
                 current.ttl + STALE_FOR,
             )
         finally:
-            cache.delete(lock)
+            # Not a waiter that gave up and rendered, nor a holder whose lock expired
+            # and went to another request: either would let a third render too.
+            if held and cache.get(lock) == token:
+                cache.delete(lock)
         chosen = "nonced" if "nonced" in variants else encoding
         return self._replay(request, f"{key}:{chosen}", variants[chosen], "miss")
 

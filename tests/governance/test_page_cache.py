@@ -8,9 +8,11 @@ import threading
 import time
 
 import pytest
+from django.core.cache import cache
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 
+from governance import page_cache
 from governance.models import Country
 from governance.page_cache import AnonymousPageCache
 from tests.factories import DocumentFactory, PersonFactory, StatementFactory
@@ -169,6 +171,30 @@ def test_a_failed_render_does_not_keep_the_others_waiting(rf: RequestFactory) ->
     for thread in threads:
         thread.join()
     assert time.monotonic() - started < 1.5  # not FILL_WAIT (3 s) for the waiters
+
+
+def test_a_request_that_gave_up_waiting_leaves_the_others_lock(
+    rf: RequestFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request that waited FILL_WAIT for another's render, then rendered itself, must not
+    delete the lock it never held: a third request would then render as well."""
+    monkeypatch.setattr(page_cache, "FILL_WAIT", 0.2)
+    real_add = cache.add
+    locks: list[str] = []
+
+    def add(key: str, value: object, timeout: float | None = None) -> bool:
+        if key.endswith(":filling"):  # another process got there first, and is slow
+            real_add(key, "another process", 30)
+            locks.append(key)
+        return real_add(key, value, timeout)
+
+    monkeypatch.setattr(page_cache.cache, "add", add)
+    response = AnonymousPageCache(lambda request: HttpResponse("<p>mine</p>"))(
+        rf.get("/statements/?gave-up=1")
+    )
+    assert response["X-Page-Cache"] == "miss" and len(locks) == 1
+    assert cache.get(locks[0]) == "another process"
+    cache.delete(locks[0])
 
 
 def test_a_hit_reads_the_revisions_and_the_page_in_one_round_trip(
