@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -48,22 +48,33 @@ def is_read(language: str) -> bool:
     return language in ("", "en")
 
 
+def in_batches[T](
+    items: Iterable[T], size: Callable[[T], int], *, most: int, most_size: int
+) -> Iterator[list[T]]:
+    """`items` in order, in runs of at most `most` items and `most_size` in all by `size`;
+    an item bigger than that on its own. Both parse() and the extraction messages
+    (ingest.scheduling.extraction_batches) cut this way, so a message is one parse."""
+    batch: list[T] = []
+    total = 0
+    for item in items:
+        n = size(item)
+        if batch and (total + n > most_size or len(batch) >= most):
+            yield batch
+            batch, total = [], 0
+        batch.append(item)
+        total += n
+    if batch:
+        yield batch
+
+
 def parse(texts: Iterable[str]) -> Iterator[Doc | None]:
     """spaCy's parse of each English text as extract() makes it, in batches (nlp.pipe:
     the same parses as one at a time, less work per text). None where a batch failed:
     extract() then parses that text alone, so one bad text fails only itself."""
     from governance.extract.nlp import english
 
-    batch: list[str] = []  # as the rules read them
-    size = 0
-    for text in texts:
-        text = text[:MAX_CHARS]
-        if batch and (size + len(text) > BATCH_CHARS or len(batch) >= BATCH_TEXTS):
-            yield from _parse_batch(english(), batch)
-            batch, size = [], 0
-        batch.append(text)
-        size += len(text)
-    if batch:
+    read = (text[:MAX_CHARS] for text in texts)  # as the rules read them
+    for batch in in_batches(read, len, most=BATCH_TEXTS, most_size=BATCH_CHARS):
         yield from _parse_batch(english(), batch)
 
 

@@ -106,21 +106,15 @@ def extraction_batches(lengths: list[tuple[int, int]]) -> list[list[int]]:
     """(document id, characters) in order → the ids of each extraction message: at most
     EXTRACTION_BATCH_SIZE documents and BATCH_CHARS characters (spaCy parses a message's
     documents together), a longer document alone."""
-    from governance.extract.pipeline import BATCH_CHARS
+    from governance.extract.pipeline import BATCH_CHARS, in_batches
 
-    batches: list[list[int]] = []
-    size = 0
-    for document_id, chars in lengths:
-        if (
-            not batches
-            or len(batches[-1]) >= settings.EXTRACTION_BATCH_SIZE
-            or (size + chars > BATCH_CHARS)
-        ):
-            batches.append([])
-            size = 0
-        batches[-1].append(document_id)
-        size += chars
-    return batches
+    batches = in_batches(
+        lengths,
+        lambda length: length[1],
+        most=settings.EXTRACTION_BATCH_SIZE,
+        most_size=BATCH_CHARS,
+    )
+    return [[document_id for document_id, _ in batch] for batch in batches]
 
 
 def _send_extraction(document_ids: list[int]) -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from django.db import transaction
+from hypothesis import given
+from hypothesis import strategies as st
 
 from governance.extract import pipeline
 from governance.extract.nlp import english
@@ -197,3 +199,22 @@ def test_a_language_detection_that_fails_fails_only_its_document(
     assert statuses == {bad.pk: "failed", good.pk: "done"}
     bad.refresh_from_db()
     assert "detector bug" in bad.extraction_error
+
+
+@given(
+    sizes=st.lists(st.integers(min_value=0, max_value=50), max_size=40),
+    most=st.integers(min_value=1, max_value=6),
+    most_size=st.integers(min_value=1, max_value=60),
+)
+def test_in_batches_cuts_each_run_as_late_as_its_limits_allow(
+    sizes: list[int], most: int, most_size: int
+) -> None:
+    """parse() and the extraction messages share this cut: a run ends only when the next
+    item would pass a limit, and only an item over the size limit by itself passes it."""
+    batches = list(pipeline.in_batches(sizes, lambda n: n, most=most, most_size=most_size))
+    assert [n for batch in batches for n in batch] == sizes
+    for i, batch in enumerate(batches):
+        assert batch and len(batch) <= most
+        assert sum(batch) <= most_size or len(batch) == 1
+        if i + 1 < len(batches):
+            assert len(batch) == most or sum(batch) + batches[i + 1][0] > most_size
