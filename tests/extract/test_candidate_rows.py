@@ -229,6 +229,9 @@ def test_filing_does_not_wait_for_the_disk() -> None:
     filing transaction; here it lasts to the end of the test's own transaction)."""
     document = factories.DocumentFactory(text=TEXT)
     with connection.cursor() as cursor:
+        # The server's own default is "on" (a real one's, and the throwaway test server's);
+        # set here too, so a server configured otherwise cannot make this pass untested.
+        cursor.execute("SET LOCAL synchronous_commit = on")
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone() == ("on",)
         write_candidates(document, extract(TEXT))
