@@ -3,15 +3,35 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 from celery import Celery
-from celery.signals import task_prerun, worker_init
+from celery.exceptions import SecurityWarning
+from celery.signals import after_setup_logger, task_prerun, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "waic.settings")
 
 app = Celery("waic")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Celery warns on every start of a worker run as root. Root is the normal user in a
+# container, and the danger the warning is about is a pickled message running code as
+# root: this worker accepts JSON only (CELERY_ACCEPT_CONTENT), and with pickle accepted
+# Celery refuses to start as root at all, which this filter does not touch.
+warnings.filterwarnings(
+    "ignore",
+    message="You're running the worker with superuser privileges",
+    category=SecurityWarning,
+)
+
+
+@after_setup_logger.connect
+def _quiet_routine_lines(**kwargs: object) -> None:
+    """Beat's housekeeping ticks stay off the console unless VERBOSE_LOGS is set."""
+    from waic.quiet_logs import install_celery_filter
+
+    install_celery_filter()
 
 
 @worker_init.connect

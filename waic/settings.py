@@ -362,6 +362,12 @@ CELERY_BEAT_SCHEDULE["build-dataset-dump"] = {
 }
 CELERY_TIMEZONE = TIME_ZONE
 
+# Routine log lines, off by default so the console of `manage.py up` shows what matters:
+# the web server's access lines for static files (and the launcher's own readiness probe),
+# and the beat ticks and worker lines of the frequent housekeeping tasks when they found
+# nothing to do (waic/quiet_logs.py). VERBOSE_LOGS=true shows them all.
+VERBOSE_LOGS = env.bool("VERBOSE_LOGS", default=False)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

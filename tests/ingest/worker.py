@@ -63,6 +63,8 @@ class Worker:
             "DATABASE_URL": env.get("DATABASE_URL") or test_database_url(),
             "INGEST_ALLOW_LOOPBACK": "true",
             "CONN_MAX_AGE": "0",
+            # Every beat tick and task line in the log: tests count them (waic/quiet_logs.py).
+            "VERBOSE_LOGS": "true",
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None

@@ -12,6 +12,7 @@ import contextlib
 import ctypes
 import http.client
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -29,10 +30,21 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
 from waic import services
+from waic.quiet_logs import PROBE_USER_AGENT
 from waic.service_watch import ServiceWatch
 
 # Seconds the web server has to answer its first request (it imports the whole project).
 READY_TIMEOUT = 120.0
+# Seconds the worker and beat have to say they are ready (and the first dataset dump to
+# be built) before the URL is announced anyway: the site already answers by then.
+ANNOUNCE_TIMEOUT = 120.0
+# What the children print once they serve, and when the first dump's task has ended.
+_READY_LINES = {
+    "worker": re.compile(r"celery@\S+ ready\."),
+    "beat": re.compile(r"beat: Starting\.\.\."),
+}
+_DUMP_TASK = "governance.tasks.build_dataset_dump"
+_DUMP_DONE = re.compile(r"Task governance\.tasks\.build_dataset_dump\[[^\]]+\] (succeeded|raised)")
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
@@ -87,6 +99,8 @@ class _Child:
     popen: subprocess.Popen[bytes]
     reader: threading.Thread | None = None
     descendants: list[psutil.Process] = field(default_factory=list)
+    # Set by the reader thread when the child prints the line that says it serves.
+    ready: threading.Event = field(default_factory=threading.Event)
 
 
 def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
@@ -143,6 +157,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         self.output = _Output(self.stdout)
         self.children: list[_Child] = []
+        # Set when the worker reports the end of the first dataset dump's task.
+        self.dump_done = threading.Event()
         self.services: services.EmbeddedServices | None = None
         self.phase = "starting"
         self.stop_requested = False
@@ -190,10 +206,10 @@ class Command(BaseCommand):
         self.check()
         env = self._child_environ()
 
-        for name, kwargs in (("migrate", {"interactive": False}), ("seed", {})):
-            writer = _PrefixedWriter(self.output, name)
-            call_command(name, stdout=writer, **kwargs)
-            writer.close()
+        self._migrate()
+        writer = _PrefixedWriter(self.output, "seed")
+        call_command("seed", stdout=writer)
+        writer.close()
         connections.close_all()  # the children open their own
         Path(settings.CELERY_BEAT_SCHEDULE_FILENAME).parent.mkdir(parents=True, exist_ok=True)
 
@@ -204,6 +220,8 @@ class Command(BaseCommand):
                 *(python, "-m", "gunicorn", "waic.wsgi:application", "--bind", bind),
                 *("--workers", str(options["web_workers"]), "--threads", "2"),
                 *("--access-logfile", "-", "--error-logfile", "-"),
+                # Static files and the readiness probe unlogged unless VERBOSE_LOGS is set.
+                *("--logger-class", "waic.quiet_logs.AccessLogger"),
                 *("--graceful-timeout", str(max(1, int(options["stop_timeout"])))),
                 # Its default control socket is one per user: two launchers would fight.
                 "--no-control-socket",
@@ -224,9 +242,11 @@ class Command(BaseCommand):
         # safe in a single-threaded process); the web server's few start-up lines wait in
         # its pipe meanwhile.
         preexec = _die_with_parent(os.getpid())
+        self.say("starting the web server")
         self._spawn("web", commands.pop("web"), env, preexec)
         failure = self._wait_for_web(host, port)
-        if not failure:
+        if not failure and commands:
+            self.say(f"the site answers; starting the {' and '.join(commands)}")
             for name, argv in commands.items():
                 self._spawn(name, argv, env, preexec)
         for child in self.children:
@@ -234,9 +254,11 @@ class Command(BaseCommand):
             child.reader.start()
         if failure:
             return failure
-        self.output.line(
-            "", f"Tracker running at http://{_display_host(host)}:{port}/ — Ctrl-C to stop"
-        )
+        dump_queued = self._queue_first_dump()
+        failure = self._wait_until_announced(dump_queued and not options["no_worker"])
+        if failure:
+            return failure
+        self._announce(f"Tracker running at http://{_display_host(host)}:{port}/ — Ctrl-C to stop")
         self.phase = "running"
         # PostgreSQL or Redis going away is reported (and an embedded one restarted);
         # the children reconnect by themselves.
@@ -249,6 +271,73 @@ class Command(BaseCommand):
             time.sleep(0.2)
         self.say("stopping (signal received)")
         return None
+
+    def _migrate(self) -> None:
+        """Apply migrations with one line of output (a first start applies dozens)."""
+        from django.db import connection
+        from django.db.migrations.executor import MigrationExecutor
+
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        if not plan:
+            return
+        self.say(f"applying {len(plan)} database migration{'s' if len(plan) != 1 else ''}")
+        writer = _PrefixedWriter(self.output, "migrate")
+        call_command("migrate", interactive=False, verbosity=0, stdout=writer)
+        writer.close()
+
+    def _queue_first_dump(self) -> bool:
+        """No dataset dump yet (a first start): queue one for the worker, so /data/ offers
+        it within seconds rather than after the nightly build. Queued only once the site
+        answers, so it never delays the first page."""
+        from governance import dumps
+        from waic.celery import app
+
+        if dumps.list_dumps(with_manifest=False):
+            return False
+        try:
+            app.send_task(_DUMP_TASK)
+        except Exception as exc:  # the broker refused: beat builds one nightly anyway
+            self.say(f"could not queue the first dataset dump ({exc}); beat builds one nightly")
+            return False
+        self.say("no dataset dump yet: building the first one (offered at /data/)")
+        return True
+
+    def _wait_until_announced(self, wait_for_dump: bool) -> str | None:
+        """Wait until the worker and beat say they serve (and the first dump is built), so
+        the URL comes after their banners; bounded, since the site already answers."""
+        waiting = [child for child in self.children if child.name in _READY_LINES]
+        deadline = time.monotonic() + ANNOUNCE_TIMEOUT
+        while time.monotonic() < deadline:
+            failure = self._dead_child()
+            if failure:
+                return failure
+            if all(child.ready.is_set() for child in waiting) and (
+                not wait_for_dump or self.dump_done.is_set()
+            ):
+                break
+            time.sleep(0.1)
+        else:
+            late = [child.name for child in waiting if not child.ready.is_set()]
+            if wait_for_dump and not self.dump_done.is_set():
+                late.append("the first dataset dump")
+            self.say(f"still starting after {ANNOUNCE_TIMEOUT:.0f}s: {', '.join(late)}")
+        if wait_for_dump and self.dump_done.is_set():
+            from governance import dumps
+
+            built = dumps.list_dumps(with_manifest=False)
+            self.say(
+                f"dataset dump {built[0].name} ready at /data/"
+                if built
+                else "the first dataset dump failed (see the worker's lines above)"
+            )
+        return None
+
+    def _announce(self, text: str) -> None:
+        """The URL, last and set apart, so it is the line a person finds."""
+        rule = "=" * (len(text) + 4)
+        for line in ("", rule, f"  {text}", rule, ""):
+            self.output.line("", line)
 
     def _start_services(self) -> None:
         wanted = services.deferred_services()
@@ -275,8 +364,14 @@ class Command(BaseCommand):
 
     def _pump(self, child: _Child) -> None:
         assert child.popen.stdout is not None
+        ready = _READY_LINES.get(child.name)
         for raw in iter(child.popen.stdout.readline, b""):
-            self.output.line(child.name, raw.decode(errors="replace").rstrip("\r\n"))
+            line = raw.decode(errors="replace").rstrip("\r\n")
+            self.output.line(child.name, line)
+            if ready is not None and not child.ready.is_set() and ready.search(line):
+                child.ready.set()
+            if child.name == "worker" and _DUMP_DONE.search(line):
+                self.dump_done.set()
 
     def _dead_child(self) -> str | None:
         for child in self.children:
@@ -313,7 +408,8 @@ class Command(BaseCommand):
             try:
                 conn = http.client.HTTPConnection(probe, port, timeout=10)
                 try:
-                    conn.request("GET", "/")
+                    # Its own User-Agent keeps it out of the access log (waic/quiet_logs.py).
+                    conn.request("GET", "/", headers={"User-Agent": PROBE_USER_AGENT})
                     conn.getresponse().read()
                 finally:
                     conn.close()
