@@ -29,7 +29,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 COLD_START = 180.0  # initdb, migrations, seed, gunicorn and Celery imports
 STOP = 60.0
 SEED_FACTS = ("Li Qiang", "AI should be a common good for all of humanity")
-RUNNING = re.compile(r"^Tracker running at (http://\S+) ")
+RUNNING = re.compile(r"^\s*Tracker running at (http://\S+) ")
+# Lines a normal start must not print (warnings of any kind, Celery's root warning).
+WARNINGS = re.compile(r"warn|superuser|not recommended", re.IGNORECASE)
+STATIC_FILE = "static/css/tracker.css"
 
 
 class Launcher:
@@ -159,8 +162,10 @@ def launchers(tmp_path: Path) -> Iterator[list[Launcher]]:
         launcher.cleanup()
 
 
-def _start(launchers: list[Launcher], var_dir: Path, **ports: int) -> Launcher:
-    launcher = Launcher(var_dir, **ports)
+def _start(
+    launchers: list[Launcher], var_dir: Path, environ: dict[str, str] | None = None, **ports: int
+) -> Launcher:
+    launcher = Launcher(var_dir, environ=environ, **ports)
     launchers.append(launcher)
     return launcher
 
@@ -169,16 +174,31 @@ def test_up_serves_the_seeded_site_stops_cleanly_and_restarts_with_its_data(
     tmp_path: Path, launchers: list[Launcher]
 ) -> None:
     ports = {"port": free_port(), "pg_port": free_port(), "redis_port": free_port()}
-    up = _start(launchers, tmp_path, **ports)
+    # Beat ticks every second: idle ticks must still stay off the console.
+    up = _start(launchers, tmp_path, {"INGEST_BEAT_INTERVAL": "1"}, **ports)
     url = up.wait_for(RUNNING, COLD_START).group(1)
+    announced = next(i for i, line in enumerate(up.lines) if RUNNING.search(line))
 
     page = requests.get(url, timeout=30)
     assert page.status_code == 200
     for fact in SEED_FACTS:
         assert fact in page.text
 
-    up.wait_for(r"^worker \| .*celery@\S+ ready\.", 60)
-    up.wait_for(r"^beat \| .*beat: Starting\.\.\.", 60)
+    # The URL comes last: after the worker's and beat's banners and the first dump.
+    before = up.lines[:announced]
+    for pattern in (
+        r"^worker \| .*celery@\S+ ready\.",
+        r"^beat \| .*beat: Starting\.\.\.",
+        r"^up \| dataset dump waic-dataset-\S+\.zip ready at /data/",
+    ):
+        assert any(re.search(pattern, line) for line in before), (pattern, up.output)
+    assert not [line for line in before if WARNINGS.search(line)], up.output
+    assert up.errors == [], up.output
+    # A dataset dump exists after the first start, and /data/ offers it.
+    dumps = list((tmp_path / "dumps").glob("waic-dataset-*.zip"))
+    assert len(dumps) == 1, up.output
+    assert dumps[0].name in requests.get(url + "data/", timeout=30).text
+    assert requests.get(url + STATIC_FILE, timeout=30).status_code == 200
     # The worker really consumes from the embedded broker.
     broker = f"redis://127.0.0.1:{ports['redis_port']}/0"
     # `up` inherits this session's CELERY_QUEUE (tests/embedded_services.py).
@@ -214,6 +234,17 @@ def test_up_serves_the_seeded_site_stops_cleanly_and_restarts_with_its_data(
     assert {"postgres", "valkey-server"} <= names, names
     assert len(procs) > 8  # launcher, gunicorn + workers, celery + pool, beat, servers
 
+    # Quiet by default: pages are logged, static files and the readiness probe are not;
+    # beat ticked every second meanwhile, and no idle tick reached the console.
+    assert any('"GET /data/ ' in line for line in up.lines), up.output
+    assert not [line for line in up.lines if "/static/" in line or "readiness" in line]
+    assert not [line for line in up.lines if "Sending due task" in line], up.output
+    assert not [
+        line
+        for line in up.lines
+        if re.search(r"enqueue_due_sources\[.*\] (received|.*: \{'enqueued': 0\})", line)
+    ], up.output
+
     assert up.interrupt() == 0, up.output
     assert _wait_until_gone(procs, 10) == []
     assert up.lines[-1] == "up | stopped"
@@ -221,9 +252,17 @@ def test_up_serves_the_seeded_site_stops_cleanly_and_restarts_with_its_data(
     assert not (tmp_path / "redis" / "valkey.pid").exists()
     assert not list((tmp_path / "run").glob("*.json"))
 
-    again = _start(launchers, tmp_path, **ports)
+    # VERBOSE_LOGS turns the routine lines on; a dump exists, so none is built.
+    verbose = {"VERBOSE_LOGS": "true", "INGEST_BEAT_INTERVAL": "1"}
+    again = _start(launchers, tmp_path, verbose, **ports)
     url = again.wait_for(RUNNING, COLD_START).group(1)
     assert SEED_FACTS[0] in requests.get(url, timeout=30).text
+    assert requests.get(url + STATIC_FILE, timeout=30).status_code == 200
+    again.wait_for(rf'^web \| .*"GET /{STATIC_FILE} ', 30)
+    again.wait_for(r"^beat \| .*Sending due task enqueue-due-sources", 30)
+    again.wait_for(r"^worker \| .*enqueue_due_sources\[.*\] succeeded", 30)
+    assert not [line for line in again.lines if "dataset dump" in line], again.output
+    assert len(list((tmp_path / "dumps").glob("waic-dataset-*.zip"))) == 1
     with psycopg2.connect(f"postgres://postgres@127.0.0.1:{ports['pg_port']}/waic") as conn:
         cur = conn.cursor()
         cur.execute("SELECT note FROM launcher_probe")

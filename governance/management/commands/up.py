@@ -254,7 +254,7 @@ class Command(BaseCommand):
             child.reader.start()
         if failure:
             return failure
-        dump_queued = self._queue_first_dump()
+        dump_queued = self._queue_first_dump(worker=not options["no_worker"])
         failure = self._wait_until_announced(dump_queued and not options["no_worker"])
         if failure:
             return failure
@@ -286,7 +286,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0, stdout=writer)
         writer.close()
 
-    def _queue_first_dump(self) -> bool:
+    def _queue_first_dump(self, *, worker: bool) -> bool:
         """No dataset dump yet (a first start): queue one for the worker, so /data/ offers
         it within seconds rather than after the nightly build. Queued only once the site
         answers, so it never delays the first page."""
@@ -300,7 +300,10 @@ class Command(BaseCommand):
         except Exception as exc:  # the broker refused: beat builds one nightly anyway
             self.say(f"could not queue the first dataset dump ({exc}); beat builds one nightly")
             return False
-        self.say("no dataset dump yet: building the first one (offered at /data/)")
+        if worker:
+            self.say("no dataset dump yet: building the first one (offered at /data/)")
+        else:
+            self.say("no dataset dump yet: queued the first one for a worker (--no-worker)")
         return True
 
     def _wait_until_announced(self, wait_for_dump: bool) -> str | None:
