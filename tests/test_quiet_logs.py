@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from celery.app.trace import LOG_RECEIVED, LOG_SUCCESS
-from pytest_django.fixtures import SettingsWrapper
 
 from waic.quiet_logs import RoutineTaskFilter, install_celery_filter
 
@@ -56,7 +56,7 @@ def test_routine_lines_are_dropped_and_the_rest_kept(
 
 @pytest.mark.parametrize(("verbose", "installed"), [(False, True), (True, False)])
 def test_the_filter_is_installed_unless_verbose(
-    settings: SettingsWrapper, verbose: bool, installed: bool
+    settings: Any, verbose: bool, installed: bool
 ) -> None:
     settings.VERBOSE_LOGS = verbose
     loggers = [logging.getLogger(name) for name in ("celery.beat", "celery.app.trace")]
