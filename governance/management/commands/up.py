@@ -202,6 +202,7 @@ class Command(BaseCommand):
                 f"cannot serve on {host}:{port}: the port is already in use "
                 "(choose another with --port)"
             )
+        self._say_if_nothing_caches_bytecode()
         self._start_services()
         self.check()
         env = self._child_environ()
@@ -271,6 +272,23 @@ class Command(BaseCommand):
             time.sleep(0.2)
         self.say("stopping (signal received)")
         return None
+
+    def _say_if_nothing_caches_bytecode(self) -> None:
+        """Where PYTHONDONTWRITEBYTECODE is set and uv compiled nothing, each process
+        compiles its imports from source at every start: say why starts are slow."""
+        import importlib.util
+
+        import django
+
+        if not sys.flags.dont_write_bytecode:
+            return
+        if Path(importlib.util.cache_from_source(django.__file__)).exists():
+            return
+        self.say(
+            "PYTHONDONTWRITEBYTECODE is set and the environment has no bytecode, so each "
+            "process compiles its imports at every start; UV_COMPILE_BYTECODE=1 uv sync "
+            "compiles them once (README: Running)"
+        )
 
     def _migrate(self) -> None:
         """Apply migrations with one line of output (a first start applies dozens)."""
