@@ -59,6 +59,17 @@
     window.scrollTo(0, window.scrollY + top - offset);
   }
 
+  // The side list scrolls on its own beside the text (on wide screens): bring the span's
+  // first fact into it without moving the page.
+  function showInList(li) {
+    var list = li && li.closest(".doc-facts");
+    if (!list || list.scrollHeight <= list.clientHeight) return;
+    var top = li.getBoundingClientRect().top - list.getBoundingClientRect().top;
+    if (top < 0 || top > list.clientHeight - li.offsetHeight) {
+      list.scrollTop += top - list.clientHeight / 3;
+    }
+  }
+
   function clear() {
     closePanel(false);
     text.querySelectorAll(".ev.is-target").forEach(function (p) {
@@ -89,6 +100,7 @@
     marked[0].setAttribute("aria-describedby", "evidence-status");
     var facts = factsOf(key);
     facts.forEach(function (li) { li.classList.add("is-current"); });
+    showInList(facts[0]);
     var quote = marked.map(function (p) { return p.textContent; }).join("");
     status.textContent = "Highlighted: the passage “" + shorten(quote, 120) + "”, evidence for " +
       plural(facts.length, "fact") + ". Select it to list them.";

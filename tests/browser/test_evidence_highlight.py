@@ -55,8 +55,7 @@ def assert_exactly_highlighted(page: Page, text: str, start: int, end: int) -> N
     found = page.evaluate(HIGHLIGHTED)
     assert found["text"] == text, "the page's text is not the document's"
     assert found["runs"] == [[start, end]], (
-        f"span-{start}-{end}: highlighted {found['runs']}, "
-        f"not {text[start:end]!r}"
+        f"span-{start}-{end}: highlighted {found['runs']}, not {text[start:end]!r}"
     )
     assert page.evaluate(IN_VIEW), f"span-{start}-{end} is not in view"
     # Strongly: one colour over its whole length, and the rest of the text plain.
@@ -104,10 +103,8 @@ class Tangled:
     facts: dict[tuple[int, int], set[str]]  # the record links each span supports
 
 
-def span(phrase: str, occurrence: int = 0) -> tuple[int, int]:
+def span(phrase: str) -> tuple[int, int]:
     start = TEXT.index(phrase)
-    for _ in range(occurrence):
-        start = TEXT.index(phrase, start + 1)
     return start, start + len(phrase)
 
 
@@ -115,8 +112,8 @@ def span(phrase: str, occurrence: int = 0) -> tuple[int, int]:
 def tangled(site: Site, django_db_blocker: DjangoDbBlocker) -> Iterator[Tangled]:
     """Committed (the live server reads it), supporting the seed's own records, and removed
     afterwards so that the other modules' counts hold."""
-    sentence = span("Premier Li Qiang said on Saturday: “AI should be a common good for all of humanity.”")
     quote = span("“AI should be a common good for all of humanity.”")
+    sentence = (span("Premier Li Qiang")[0], quote[1])
     layout: list[tuple[tuple[int, int], Any]] = [
         (sentence, site.quote),  # the whole sentence
         (span("Li Qiang"), models.Person.objects.get(slug="li-qiang")),  # nested in it
