@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
-from itertools import pairwise
 from typing import Any
 
 from django import forms
@@ -28,6 +27,7 @@ from governance.models import (
     Statement,
 )
 from governance.review import KIND_ORDER
+from governance.spans import split_at_spans
 
 DOCUMENTS_PER_PAGE = 3
 
@@ -91,22 +91,22 @@ def filtered_candidates(data: dict[str, Any]) -> QuerySet[Candidate]:
 class Segment:
     text: str
     candidate_ids: list[int] = field(default_factory=list)
-    anchor: str = ""
+    anchors: list[str] = field(default_factory=list)
 
 
 def highlight_candidates(text: str, candidates: list[Candidate]) -> list[Segment]:
-    """The document's text cut at every candidate span; marked parts name their
-    candidates, and each candidate's first segment carries its anchor."""
-    cuts = sorted({0, len(text), *(c.start for c in candidates), *(c.end for c in candidates)})
-    segments: list[Segment] = []
-    anchored: set[int] = set()
-    for a, b in pairwise(cuts):
-        covering = [c.pk for c in candidates if c.start <= a and b <= c.end]
-        first = next((pk for pk in covering if pk not in anchored), None)
-        if first is not None:
-            anchored.add(first)
-        segments.append(Segment(text[a:b], covering, f"span-c{first}" if first else ""))
-    return segments
+    """The document's text cut at every candidate span (the same cutting as the document
+    page's evidence); marked parts name their candidates, and each candidate's anchor
+    sits where its span begins."""
+    pieces = split_at_spans(text, [(c.start, c.end) for c in candidates])
+    return [
+        Segment(
+            piece.text,
+            [candidates[i].pk for i in piece.covered_by],
+            [f"span-c{candidates[i].pk}" for i in piece.starts],
+        )
+        for piece in pieces
+    ]
 
 
 @dataclass

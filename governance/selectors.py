@@ -6,7 +6,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from itertools import pairwise
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -44,6 +43,7 @@ from governance.models import (
     Statement,
 )
 from governance.search import COUNT_CAP, capped_count_expression
+from governance.spans import split_at_spans
 from governance.sql_compose import Rows, count_of, select_scalars
 from governance.worldmap import WorldMap, render_world_map, strongest_role
 
@@ -346,33 +346,39 @@ def _country_roles(country: Country) -> dict[str, Any]:
 
 @dataclass
 class TextSegment:
+    """A piece of a document's text and the evidence spans (`<start>-<end>` keys) covering
+    it; `anchors` are the ids (`span-<start>-<end>`) of the spans beginning here."""
+
     text: str
-    marked: bool = False
+    spans: list[str] = field(default_factory=list)
     anchors: list[str] = field(default_factory=list)
-    claims: list[str] = field(default_factory=list)
+
+    @property
+    def span_keys(self) -> str:
+        return " ".join(self.spans)
 
 
 def highlight_evidence(
-    document: Document, spans: list[tuple[int, int, str]] | None = None
+    document: Document, spans: list[tuple[int, int]] | None = None
 ) -> list[TextSegment]:
-    """Split a document's text into segments, marking every evidence span.
-
-    Spans may overlap (one sentence supports several facts); each distinct span
-    gets an anchor `span-<start>-<end>` where it begins, and the marked
-    segments list the claims that cover them. `spans` (start, end, claim), when the
-    caller has already read the document's evidence.
+    """A document's text cut at every evidence boundary (nested, overlapping and adjacent
+    spans alike), each piece naming the spans that cover it, so that the page can mark any
+    one span over its whole length. Each distinct span gets one anchor, where it begins;
+    several facts supported by the same characters share it. `spans` (start, end), when
+    the caller has already read the document's evidence.
     """
     if spans is None:
-        spans = list(document.evidence.values_list("start", "end", "claim"))
-    text = document.text
-    cuts = sorted({0, len(text), *(s for s, _, _ in spans), *(e for _, e, _ in spans)})
-    segments = []
-    for a, b in pairwise(cuts):
-        covering = [(s, e, c) for s, e, c in spans if s <= a and b <= e]
-        anchors = sorted({f"span-{s}-{e}" for s, e, _ in spans if s == a})
-        claims = sorted({c for _, _, c in covering if c})
-        segments.append(TextSegment(text[a:b], bool(covering), anchors, claims))
-    return segments
+        spans = list(document.evidence.values_list("start", "end"))
+    distinct = sorted(set(spans))
+    keys = [f"{start}-{end}" for start, end in distinct]
+    return [
+        TextSegment(
+            piece.text,
+            [keys[i] for i in piece.covered_by],
+            [f"span-{keys[i]}" for i in piece.starts],
+        )
+        for piece in split_at_spans(document.text, distinct)
+    ]
 
 
 # What a supported record's link and name read, loaded with it (not one query per row).

@@ -365,10 +365,11 @@ def statement_detail(request: HttpRequest, pk: int) -> TemplateResponse:
 def document_detail(request: HttpRequest, pk: int) -> TemplateResponse:
     document = get_object_or_404(Document.objects.select_related("source"), pk=pk)
     supported = selectors.records_supported_by(document)
-    spans = [(ev.start, ev.end, ev.claim) for ev, _ in supported]
+    spans = [(ev.start, ev.end) for ev, _ in supported]
     context = {
         "document": document,
         "segments": selectors.highlight_evidence(document, spans),
+        "span_count": len(set(spans)),
         "supported": supported,
         "runs": document.source.runs.all()[:10] if document.source else [],
     }

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -32,6 +32,35 @@ PAGES = {
     "compare": "/compare/?countries=cn,us,gb,fr",
 }
 VIEWPORTS = {"desktop": (1366, 900), "phone": (390, 844)}
+# The seed article's page with Li Qiang's quote targeted, as a link from his statement lands.
+DOCUMENT_SEARCH = "/documents/?q=%22exclusive+game%22"
+DOCUMENT_FACT = "AI should be a common good"
+DOCUMENT_VIEWPORTS = {"desktop": (1280, 900), "phone": (390, 844)}
+
+
+def document_shots(browser: Browser, base: str, out: Path) -> None:
+    """document-<width>.png: the window as a reader following the quote's source link sees
+    it, the span highlighted and centred; on the desktop, with its facts listed (clicked)."""
+    for width_name, (width, height) in DOCUMENT_VIEWPORTS.items():
+        phone = width_name == "phone"
+        context = browser.new_context(
+            viewport={"width": width, "height": height},
+            device_scale_factor=1,
+            is_mobile=phone,
+            has_touch=phone,
+        )
+        page = context.new_page()
+        page.goto(base + DOCUMENT_SEARCH, wait_until="networkidle")
+        page.locator("main td a[href^='/documents/']").first.click()
+        fact = page.locator(".doc-facts li", has_text=DOCUMENT_FACT).first
+        anchor = fact.locator("a.span-link").get_attribute("href")
+        page.goto(page.url.split("#")[0] + (anchor or ""), wait_until="networkidle")
+        if not phone:
+            page.locator(".doc-text .ev.is-target").last.click()
+        target = out / f"document-{width_name}.png"
+        page.screenshot(path=str(target))
+        print(target)
+        context.close()
 
 
 def main() -> None:
@@ -64,6 +93,7 @@ def main() -> None:
                 )
                 print(target)
             context.close()
+        document_shots(browser, args.base.rstrip("/"), args.out)
         browser.close()
 
 

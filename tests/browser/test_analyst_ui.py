@@ -159,21 +159,21 @@ def test_source_link_scrolls_to_the_highlighted_evidence(page: Page, site: Site)
     page.locator("article.statement .source a").first.click()
 
     expect(page).to_have_url(re.compile(rf"/documents/{evidence.document_id}/#{anchor}$"))
-    first_mark = page.locator(f"#{anchor} + mark")
+    first_mark = page.locator(".doc-text .ev.is-target").first
     expect(first_mark).to_be_visible()
     expect(first_mark).to_be_in_viewport()
     # The span is below the fold of the document, so landing on it means the page scrolled.
     assert page.evaluate("window.scrollY") > 0
-    # Overlapping evidence splits a span into several <mark>s: all of its text is marked.
+    # Overlapping evidence splits a span into several pieces: all of its text is marked.
     assert page.evaluate(SPAN_TEXT_MARKED, [anchor, len(evidence.excerpt)]) == evidence.excerpt
-    # The targeted span stands out from the other highlighted evidence.
+    # The targeted span stands out from the other evidence, which is plain until asked for.
     target_colour = first_mark.evaluate("m => getComputedStyle(m).backgroundColor")
-    other_mark = page.locator("article.doc-text mark").first
+    other_mark = page.locator("article.doc-text .ev:not(.is-target)").first
     assert other_mark.evaluate("m => getComputedStyle(m).backgroundColor") != target_colour
 
 
 # The first `length` characters of the document text after the anchor, keeping only the
-# characters inside a <mark>: equal to the excerpt only if every character is highlighted.
+# highlighted characters: equal to the excerpt only if every character is highlighted.
 SPAN_TEXT_MARKED = """([anchor, length]) => {
   const text = document.querySelector("article.doc-text");
   const walker = document.createTreeWalker(text, NodeFilter.SHOW_TEXT);
@@ -182,7 +182,7 @@ SPAN_TEXT_MARKED = """([anchor, length]) => {
   while (seen < length && walker.nextNode()) {
     const chunk = walker.currentNode.data.slice(0, length - seen);
     seen += chunk.length;
-    if (walker.currentNode.parentElement.closest("mark")) marked += chunk;
+    if (walker.currentNode.parentElement.closest(".is-target")) marked += chunk;
   }
   return marked;
 }"""
