@@ -143,7 +143,7 @@ class ProposalAdmin(SimpleHistoryAdmin):
     list_filter = ("kind", "status", "announced_on")
     search_fields = ("title", "summary")
     prepopulated_fields = {"slug": ("title",)}
-    autocomplete_fields = ("event",)
+    autocomplete_fields = ("event", "headquarters_statement")
     inlines = [ActionPlanItemInline, ParticipationInline, EvidenceInline]
 
 

@@ -140,6 +140,10 @@ TABLES: list[Table] = [
             _c("event_id", "Event it was announced at (events.csv id)"),
             _c("summary", "Summary"),
             _c("proposed_headquarters", "Proposed seat, for a proposed body"),
+            _c(
+                "headquarters_statement_id",
+                "The statement naming the proposed seat, who said it (statements.csv id)",
+            ),
             _c("merged_into_id", MERGED),
             _url("/proposals/{slug}/"),
         ],

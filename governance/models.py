@@ -22,10 +22,12 @@ from django.db.models import F, Q
 from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.text import slugify
 from simple_history.models import HistoricalRecords
 
 from governance.ingest.errors import FailureReason
+from governance.sentences import Sentence, sentence_around
 
 
 def unique_slug(model: type[models.Model], text: str, *, exclude_pk: Any = None) -> str:
@@ -362,6 +364,16 @@ class Proposal(SluggedModel):
     )
     summary = models.TextField(blank=True)
     proposed_headquarters = models.CharField(max_length=200, blank=True)
+    # Who said where the seat would be: the headquarters row shows the statement's speaker
+    # and its source sentence, since articles report a planned seat in someone's words.
+    headquarters_statement = models.ForeignKey(
+        "Statement",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="headquarters_of",
+        help_text="The statement that names the proposed headquarters",
+    )
     evidence = GenericRelation("Evidence", object_id_field="object_id")
     history = HistoricalRecords()
 
@@ -825,6 +837,12 @@ class Evidence(models.Model):
 
     def get_absolute_url(self) -> str:
         return f"{self.document.get_absolute_url()}#span-{self.start}-{self.end}"
+
+    @cached_property
+    def sentence(self) -> Sentence:
+        """The whole sentence of the document the span sits in, split around the span:
+        record pages show it, the span marked, as the fact's source."""
+        return sentence_around(self.document.text, self.start, self.end)
 
     def clean(self) -> None:
         if self.document_id and self.document.text[self.start : self.end] != self.excerpt:

@@ -97,6 +97,7 @@ class _Loader:
         self.update = update
         self.report = SeedReport()
         self.document: Document | None = None
+        self.new_proposals: set[int] = set()  # created by this load
 
     # -- generic writes -----------------------------------------------------
 
@@ -309,6 +310,7 @@ class _Loader:
 
     def load_proposals(self, entries: list[dict]) -> None:
         for spec in entries:
+            created_before = self.report.created["proposals"]
             proposal = self.upsert(
                 Proposal,
                 {"title": spec["title"]},
@@ -321,6 +323,8 @@ class _Loader:
                     "proposed_headquarters": spec.get("proposed_headquarters", ""),
                 },
             )
+            if self.report.created["proposals"] > created_before:
+                self.new_proposals.add(proposal.pk)
             self.evidence(proposal, spec.get("evidence", []))
             for item in spec.get("items", []):
                 record = self.upsert(
@@ -393,6 +397,37 @@ class _Loader:
             )
             self.evidence(statement, spec.get("evidence", []))
 
+    def load_headquarters_statements(self, entries: list[dict]) -> None:
+        """Tie each proposed seat to the statement that names it: `headquarters_statement`
+        gives the speaker and the statement's evidence excerpt (its text and kind are
+        another curator's to correct, its source sentence is not)."""
+        assert self.document is not None
+        statement_type = ContentType.objects.get_for_model(Statement)
+        for spec in entries:
+            said = spec.get("headquarters_statement")
+            if not said:
+                continue
+            proposal = self.ref(Proposal, spec["title"])
+            start, end, excerpt = find_span(self.document.text, said["evidence"])
+            ids = Evidence.objects.filter(
+                content_type=statement_type, document=self.document, start=start, end=end
+            ).values_list("object_id", flat=True)
+            speaker = self.ref(Person, said["speaker"])
+            statement = Statement.objects.filter(pk__in=list(ids), speaker=speaker).first()
+            if statement is None:
+                raise SeedError(
+                    f"No statement by {speaker} with the evidence {excerpt!r} "
+                    f"(headquarters of {proposal})"
+                )
+            if proposal.headquarters_statement_id == statement.pk:
+                continue
+            # A missing link is filled in (a curator's is only replaced with --update).
+            if proposal.headquarters_statement_id is None or self.update:
+                proposal.headquarters_statement = statement
+                proposal.save(update_fields=["headquarters_statement"])
+                if proposal.pk not in self.new_proposals:
+                    self.report.updated[Proposal._meta.verbose_name_plural] += 1
+
 
 def load_seed(path: Path = DEFAULT_SEED_FILE, *, update: bool = False) -> SeedReport:
     """Load one seed file in a single transaction; raise SeedError if it is wrong."""
@@ -407,4 +442,5 @@ def load_seed(path: Path = DEFAULT_SEED_FILE, *, update: bool = False) -> SeedRe
         loader.load_person_participation(data.get("people", []))
         loader.load_proposals(data.get("proposals", []))
         loader.load_statements(data.get("statements", []))
+        loader.load_headquarters_statements(data.get("proposals", []))
     return loader.report

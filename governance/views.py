@@ -243,10 +243,12 @@ def proposal_detail(request: HttpRequest, slug: str) -> HttpResponse:
     items = (
         ActionPlanItem.objects.filter(proposal=OuterRef("pk"))
         .order_by("position")
-        .values(row=JSONObject(heading="heading", text="text"))
+        .values(row=JSONObject(id="id", position="position", heading="heading", text="text"))
     )
     proposal = get_object_or_404(
-        Proposal.objects.select_related("event").annotate(item_rows=ArraySubquery(items)),
+        Proposal.objects.select_related(
+            "event", "headquarters_statement__speaker", "headquarters_statement__speaker_role"
+        ).annotate(item_rows=ArraySubquery(items)),
         slug=slug,
     )
     if proposal.merged_into_id:
@@ -256,12 +258,14 @@ def proposal_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "role", "country__name", "organization__name", "person__name"
         )
     )
-    # The proposal's sources and each row's, in one query.
-    attach_evidence([proposal, *participations])
+    item_rows = [ActionPlanItem(proposal=proposal, **row) for row in proposal.item_rows]
+    headquarters = [proposal.headquarters_statement] if proposal.headquarters_statement else []
+    # The sources of the proposal, its items, its rows and its seat's statement: one query.
+    attach_evidence([proposal, *item_rows, *participations, *headquarters])
     statements = Statement.objects.filter(proposals=proposal)
     context = {
         "proposal": proposal,
-        "items": proposal.item_rows,
+        "items": item_rows,
         "proposers": _roles_by_participant(
             [p for p in participations if p.role in Participation.PROPOSING_ROLES]
         ),
@@ -293,16 +297,21 @@ def person_detail(request: HttpRequest, slug: str) -> HttpResponse:
     person = get_object_or_404(Person, slug=slug)
     if person.merged_into_id:
         return merged_redirect(person)
-    attach_evidence([person])  # with their documents, which the source list shows
+    roles = list(
+        person.roles.select_related("organization", "country").order_by(
+            F("start_date").desc(nulls_last=True), "title"
+        )
+    )
+    participations = list(person.participations.select_related("proposal", "event"))
+    # The person's sources and each role's and row's, with their documents, in one query.
+    attach_evidence([person, *roles, *participations])
     context = {
         "person": person,
-        "roles": person.roles.select_related("organization", "country").order_by(
-            F("start_date").desc(nulls_last=True), "title"
-        ),
+        "roles": roles,
         "statements": selectors.statement_preview(
             Statement.objects.filter(speaker=person), f"speaker={person.slug}"
         ),
-        "participations": person.participations.select_related("proposal", "event"),
+        "participations": participations,
         "follow_button": follow_button(request, person),
     }
     return render_page(request, "governance/person_detail.html", context)
@@ -314,12 +323,17 @@ def organization_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
     if organization.merged_into_id:
         return merged_redirect(organization)
+    roles = list(
+        organization.roles.select_related("person").order_by(
+            F("start_date").desc(nulls_last=True), "title"
+        )
+    )
+    participations = list(organization.participations.select_related("proposal", "event"))
+    attach_evidence([organization, *roles, *participations])  # every source, one query
     context = {
         "organization": organization,
-        "roles": organization.roles.select_related("person").order_by(
-            F("start_date").desc(nulls_last=True), "title"
-        ),
-        "participations": organization.participations.select_related("proposal", "event"),
+        "roles": roles,
+        "participations": participations,
         "statements": selectors.statement_preview(
             Statement.objects.filter(organizations=organization)
         ),
@@ -341,9 +355,10 @@ def event_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
     if event.merged_into_id:
         return merged_redirect(event)
-    participations = event.participations.select_related("country", "organization", "person")
+    participations = list(event.participations.select_related("country", "organization", "person"))
     figures = list(event.figures.all())
-    attach_evidence([event, *figures])  # the event's sources and each figure's, one query
+    # The sources of the event, its figures and its participants, in one query.
+    attach_evidence([event, *figures, *participations])
     context = {
         "event": event,
         "figures": figures,

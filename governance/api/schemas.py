@@ -121,6 +121,8 @@ class ProposalOut(PageUrl, Evidenced):
     event: EventRef | None
     summary: str
     proposed_headquarters: str
+    # The statement that names the seat: who said it (its page is /statements/<id>/).
+    headquarters_statement_id: int | None
     participant_count: int
     proposers: list[ProposerOut]
 

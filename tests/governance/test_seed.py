@@ -163,6 +163,13 @@ def test_proposals() -> None:
     for invited in ["governments", "corporations", "research institutions", "international"]:
         assert invited in plan.summary
 
+    # Who said where the seat would be: Ma Zhaoxu's statement, with its sentence.
+    said = body.headquarters_statement
+    assert said.speaker.slug == "ma-zhaoxu"
+    assert said.evidence.get().excerpt.endswith(
+        "headquarters of the proposed global AI body in Shanghai."
+    )
+
     controls = models.Proposal.objects.get(kind="export_control")
     assert controls.status == "in_force"
     assert participants(controls, "issuer") == {"United States"}
@@ -243,3 +250,35 @@ def test_broken_seed_file_loads_nothing(tmp_path: Path) -> None:
     assert not models.Person.objects.filter(slug="ada-quist").exists()
     assert not models.Document.objects.filter(title="T").exists()
     assert counts() == before
+
+
+def test_a_headquarters_statement_that_is_not_in_the_seed_loads_nothing(tmp_path: Path) -> None:
+    article = tmp_path / "a.txt"
+    article.write_text("Ada Quist said the body would sit in Oslo. Bo Li agreed.", encoding="utf-8")
+    seed = tmp_path / "seed.yaml"
+    seed.write_text(
+        "document: {title: T, text_file: a.txt, source: {name: S, kind: manual}}\n"
+        "people:\n"
+        "  - {slug: ada-quist, name: Ada Quist, evidence: ['Ada Quist']}\n"
+        "  - {slug: bo-li, name: Bo Li, evidence: ['Bo Li']}\n"
+        "proposals:\n"
+        "  - {title: An Oslo body, kind: international_body, status: proposed,\n"
+        "     proposed_headquarters: Oslo, evidence: ['the body'],\n"
+        "     headquarters_statement: {speaker: bo-li,\n"
+        "       evidence: 'Ada Quist said the body would sit in Oslo.'}}\n"
+        "statements:\n"
+        "  - {speaker: ada-quist, kind: paraphrase, text: The body would sit in Oslo.,\n"
+        "     evidence: ['Ada Quist said the body would sit in Oslo.']}\n",
+        encoding="utf-8",
+    )
+    before = counts()
+    # The statement with that sentence is Ada Quist's, not Bo Li's.
+    with pytest.raises(SeedError, match="No statement by Bo Li"):
+        load_seed(seed)
+    assert not models.Proposal.objects.filter(title="An Oslo body").exists()
+    assert counts() == before
+    # Named rightly, it links.
+    seed.write_text(seed.read_text(encoding="utf-8").replace("bo-li,\n", "ada-quist,\n"))
+    load_seed(seed)
+    body = models.Proposal.objects.get(title="An Oslo body")
+    assert body.headquarters_statement.speaker.slug == "ada-quist"
