@@ -139,10 +139,10 @@ def _sort_key(key: str) -> tuple[int, str]:
 
 # Keys drawn hatched and listed apart: a role that is no part in the thing.
 APART_KEYS = frozenset(str(role) for role in Participation.NOT_TAKING_PART_ROLES)
-# A hatch's stripe width and period in SVG units (the viewBox is 10,000 wide): about
-# 2 and 5 px on a desktop-wide map.
-HATCH_PERIOD = 40
-HATCH_STRIPE = 16
+# A hatch's period and stripe width in SVG units (the viewBox is MAP_WIDTH wide): about
+# 7 and 3.5 px on a desktop-wide map, 2 and 1 px on a phone's.
+HATCH_PERIOD = 6
+HATCH_STRIPE = 3
 # One angle per hatched key, so that the hatches differ without their colours too.
 HATCH_ANGLES = {"target": 45, "opponent": 135, "declined": 0, "absent": 90}
 
