@@ -29,6 +29,7 @@ from governance.models import (
     Evidence,
     Organization,
     Participation,
+    ParticipationQuerySet,
     Person,
     Proposal,
     Source,
@@ -189,24 +190,23 @@ def country_rows(q: str = "", sort: str = "activity", active_only: bool = True) 
     """Countries with their counts, grouped taking part, shown apart, no role (in that
     order, each sorted by `sort`): by default the countries taking part and those shown
     apart; with `q`, every country matching it; with active_only=False, every country.
-    Six grouped queries, 249 rows at most."""
+    Four queries (three grouped counts), 249 rows at most."""
     countries = Country.objects.all()
     if q:
         countries = countries_matching(countries, q)
-    taking_part = set(Country.objects.taking_part().values_list("code", flat=True))
-    apart = set(Country.objects.shown_apart().values_list("code", flat=True))
-    proposals = dict(
-        Participation.objects.filter(proposal__isnull=False, country__isnull=False)
-        .values_list("country")
-        .annotate(n=Count("proposal", distinct=True))
+    # A country's proposals and events, and how many of its rows take part: a country
+    # with rows, none of them taking part, is shown apart (Country.objects.shown_apart()).
+    participation = {
+        row["country"]: row
+        for row in Participation.objects.filter(country__isnull=False)
         .order_by()
-    )
-    events = dict(
-        Participation.objects.filter(event__isnull=False, country__isnull=False)
-        .values_list("country")
-        .annotate(n=Count("event", distinct=True))
-        .order_by()
-    )
+        .values("country")
+        .annotate(
+            proposals=Count("proposal", distinct=True),
+            events=Count("event", distinct=True),
+            taking=Count("pk", filter=ParticipationQuerySet.taking_part_q()),
+        )
+    }
     statements = dict(
         Statement.objects.filter(on_behalf_of_country__isnull=False)
         .values_list("on_behalf_of_country")
@@ -216,17 +216,22 @@ def country_rows(q: str = "", sort: str = "activity", active_only: bool = True) 
     documents = dict(
         DocumentCountry.objects.values_list("country").annotate(n=Count("*")).order_by()
     )
-    rows = [
-        CountryRow(
-            c,
-            proposals.get(c.code, 0),
-            statements.get(c.code, 0),
-            documents.get(c.code, 0),
-            events.get(c.code, 0),
-            TAKING_PART if c.code in taking_part else SHOWN_APART if c.code in apart else NO_ROLE,
+    none = {"proposals": 0, "events": 0, "taking": 0}
+    rows = []
+    for c in countries:
+        roles = participation.get(c.code)
+        standing = NO_ROLE if roles is None else TAKING_PART if roles["taking"] else SHOWN_APART
+        roles = roles or none
+        rows.append(
+            CountryRow(
+                c,
+                roles["proposals"],
+                statements.get(c.code, 0),
+                documents.get(c.code, 0),
+                roles["events"],
+                standing,
+            )
         )
-        for c in countries
-    ]
     if active_only and not q:
         rows = [r for r in rows if r.standing != NO_ROLE]
     order = list(COUNTRY_GROUPS)

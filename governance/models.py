@@ -433,11 +433,16 @@ class ParticipationQuerySet(models.QuerySet["Participation"]):
     """ "Taking part" is any participation in a proposal or an event (every row has
     exactly one of them) in a role other than NOT_TAKING_PART_ROLES."""
 
+    @staticmethod
+    def taking_part_q() -> Q:
+        """The condition itself, for aggregates that count both kinds in one query."""
+        return ~Q(role__in=Participation.NOT_TAKING_PART_ROLES)
+
     def taking_part(self) -> ParticipationQuerySet:
-        return self.exclude(role__in=Participation.NOT_TAKING_PART_ROLES)
+        return self.filter(self.taking_part_q())
 
     def not_taking_part(self) -> ParticipationQuerySet:
-        return self.filter(role__in=Participation.NOT_TAKING_PART_ROLES)
+        return self.exclude(self.taking_part_q())
 
 
 class Participation(models.Model):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.aggregates import ArrayAgg
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import (
     Case,
     CharField,
@@ -22,11 +23,12 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
     Window,
 )
-from django.db.models.functions import Cast, RowNumber
+from django.db.models.functions import Cast, Coalesce, RowNumber
 from django.urls import reverse
 from django.utils import timezone
 
@@ -266,21 +268,31 @@ class CountryStanding:
         return bool(self.proposals or self.events)
 
 
+def countries_with_standing() -> QuerySet[Country]:
+    """Countries with what country_standing() reads, in the country's own query (a
+    country page's other queries are its tab's)."""
+    taking = Participation.objects.taking_part().filter(country=OuterRef("pk")).order_by()
+
+    def distinct(field: str) -> Coalesce:
+        counted = taking.values("country").annotate(n=Count(field, distinct=True)).values("n")
+        return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+    apart = Participation.objects.not_taking_part().filter(country=OuterRef("pk")).order_by()
+    return Country.objects.annotate(
+        taking_part_proposals=distinct("proposal"),
+        taking_part_events=distinct("event"),
+        apart_roles=ArraySubquery(apart.values("role")),
+    )
+
+
 def country_standing(country: Country) -> CountryStanding:
-    counts = country.participations.taking_part().aggregate(
-        proposals=Count("proposal", distinct=True), events=Count("event", distinct=True)
-    )
-    apart = (
-        country.participations.not_taking_part()
-        .order_by("role")
-        .values("role")
-        .annotate(n=Count("*"))
-    )
+    """From a country of countries_with_standing()."""
     labels = dict(Participation.Role.choices)
+    apart = sorted(Counter(country.apart_roles).items())
     return CountryStanding(
-        counts["proposals"],
-        counts["events"],
-        [(str(labels.get(row["role"], row["role"])), row["n"]) for row in apart],
+        country.taking_part_proposals,
+        country.taking_part_events,
+        [(str(labels.get(role, role)), n) for role, n in apart],
     )
 
 

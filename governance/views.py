@@ -280,7 +280,7 @@ def proposal_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def country_detail(request: HttpRequest, code: str) -> TemplateResponse:
-    country = get_object_or_404(Country, code=code.upper())
+    country = get_object_or_404(selectors.countries_with_standing(), code=code.upper())
     context = {
         "country": country,
         "standing": selectors.country_standing(country),
