@@ -34,7 +34,7 @@ CURATED, INGESTED = "curated", "ingested"
 ENTRY_TTL = 15 * 60  # seconds
 # Part of every key: raise it when the shape of a cached value changes, so that a deploy
 # never reads what the previous version stored.
-SCHEMA = 1
+SCHEMA = 2
 
 
 def revision_key(kind: str) -> str:

@@ -29,10 +29,13 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import F, Model, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404
+from django.templatetags.static import static
 from django.urls import reverse
-from django.utils.feedgenerator import Atom1Feed
+from django.utils.cache import patch_vary_headers
+from django.utils.feedgenerator import Atom1Feed, Stylesheet
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
+from django.utils.xmlutils import SimplerXMLGenerator
 
 from governance import search
 from governance.citations import TRACKER_NAME
@@ -326,6 +329,26 @@ def documents_supporting(**records: QuerySet[Any]) -> QuerySet[Document]:
 # --- Writing -------------------------------------------------------------------
 
 
+# What a browser opening a feed renders it with (readers ignore it): an XSLT stylesheet
+# from static/, a same-origin file that the CSP's default-src allows.
+FEED_STYLESHEET = "feeds/atom.xsl"
+
+
+class StyledAtomFeed(Atom1Feed):
+    """Atom 1.0 with `<?xml-stylesheet?>` processing instructions before the root element
+    (Django writes the feed's `stylesheets` for RSS only)."""
+
+    def write(self, outfile: Any, encoding: str) -> None:
+        handler = SimplerXMLGenerator(outfile, encoding, short_empty_elements=True)
+        handler.startDocument()
+        for stylesheet in self.feed["stylesheets"] or []:
+            handler.processingInstruction("xml-stylesheet", str(stylesheet))
+        handler.startElement("feed", self.root_attributes())
+        self.add_root_elements(handler)
+        self.write_items(handler)
+        handler.endElement("feed")
+
+
 def atom_response(
     request: HttpRequest,
     *,
@@ -336,7 +359,7 @@ def atom_response(
     entries: Iterable[Entry],
 ) -> HttpResponse:
     """The entries as an Atom 1.0 document, every link absolute."""
-    feed = Atom1Feed(
+    feed = StyledAtomFeed(
         title=title,
         link=request.build_absolute_uri(page),
         description=subtitle,
@@ -347,6 +370,7 @@ def atom_response(
         # Atom requires an author for every entry; one on the feed covers them all.
         author_name=TRACKER_NAME,
         author_link=settings.SITE_URL + "/",
+        stylesheets=[Stylesheet(static(FEED_STYLESHEET), mimetype="text/xsl")],
     )
     for e in entries:
         feed.add_item(
@@ -357,9 +381,18 @@ def atom_response(
             pubdate=e.published,
             updateddate=e.updated,
         )
-    response = HttpResponse(content_type=feed.content_type)
+    response = HttpResponse(content_type=feed_content_type(request, feed.content_type))
     feed.write(response, "utf-8")
+    patch_vary_headers(response, ["Accept"])
     return response
+
+
+def feed_content_type(request: HttpRequest, atom_type: str) -> str:
+    """The feed's media type: Atom's for feed readers; for a browser opening it (which
+    asks for HTML first), the same bytes as application/xml, the type a browser renders
+    as XML with its stylesheet rather than showing as text or downloading."""
+    accepted = {part.split(";")[0].strip() for part in request.headers.get("Accept", "").split(",")}
+    return "application/xml; charset=utf-8" if "text/html" in accepted else atom_type
 
 
 def _merge(*groups: list[Entry]) -> list[Entry]:

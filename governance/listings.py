@@ -29,6 +29,7 @@ from governance.models import (
     Evidence,
     Organization,
     Participation,
+    ParticipationQuerySet,
     Person,
     Proposal,
     Source,
@@ -103,9 +104,7 @@ def proposal_list(data: dict[str, Any]) -> QuerySet[Proposal]:
         qs = qs.filter(
             # Taking part: declining, opposing or being targeted does not count.
             Exists(
-                Participation.objects.filter(proposal=OuterRef("pk"), country=country).exclude(
-                    role__in=Participation.NOT_TAKING_PART_ROLES
-                )
+                Participation.objects.taking_part().filter(proposal=OuterRef("pk"), country=country)
             )
         )
     if year := data.get("year"):
@@ -134,8 +133,8 @@ def proposal_facet_choices() -> dict[str, Any]:
     ).distinct()
     taking_part = Country.objects.filter(
         Exists(
-            Participation.objects.filter(country=OuterRef("pk"), proposal__isnull=False).exclude(
-                role__in=Participation.NOT_TAKING_PART_ROLES
+            Participation.objects.taking_part().filter(
+                country=OuterRef("pk"), proposal__isnull=False
             )
         )
     )
@@ -154,16 +153,29 @@ def proposal_facet_choices() -> dict[str, Any]:
 COUNTRY_SORTS = {"activity": "Most active", "name": "Name A–Z"}
 
 
+# How /countries/ groups its rows: a country takes part (Country.objects.taking_part()),
+# is shown apart (its only roles are no part in the thing), or has no role at all (listed
+# only when searching or asked for every country).
+TAKING_PART, SHOWN_APART, NO_ROLE = "taking part", "shown apart", "no role"
+COUNTRY_GROUPS = {
+    TAKING_PART: "Taking part",
+    SHOWN_APART: "Shown apart: named only as declined, opponent, target or noted absent",
+    NO_ROLE: "No role recorded (mentioned or quoted only, or nothing yet)",
+}
+
+
 @dataclass
 class CountryRow:
     country: Country
     proposals: int = 0
     statements: int = 0
     documents: int = 0
+    events: int = 0
+    standing: str = NO_ROLE
 
     @property
     def activity(self) -> int:
-        return self.proposals + self.statements + self.documents
+        return self.proposals + self.events + self.statements + self.documents
 
 
 def countries_matching(countries: QuerySet[Country], q: str) -> QuerySet[Country]:
@@ -175,16 +187,26 @@ def countries_matching(countries: QuerySet[Country], q: str) -> QuerySet[Country
 
 
 def country_rows(q: str = "", sort: str = "activity", active_only: bool = True) -> list[CountryRow]:
-    """Every country (249 at most) with its counts: four grouped queries."""
+    """Countries with their counts, grouped taking part, shown apart, no role (in that
+    order, each sorted by `sort`): by default the countries taking part and those shown
+    apart; with `q`, every country matching it; with active_only=False, every country.
+    Four queries (three grouped counts), 249 rows at most."""
     countries = Country.objects.all()
     if q:
         countries = countries_matching(countries, q)
-    proposals = dict(
-        Participation.objects.filter(proposal__isnull=False, country__isnull=False)
-        .values_list("country")
-        .annotate(n=Count("proposal", distinct=True))
+    # A country's proposals and events, and how many of its rows take part: a country
+    # with rows, none of them taking part, is shown apart (Country.objects.shown_apart()).
+    participation = {
+        row["country"]: row
+        for row in Participation.objects.filter(country__isnull=False)
         .order_by()
-    )
+        .values("country")
+        .annotate(
+            proposals=Count("proposal", distinct=True),
+            events=Count("event", distinct=True),
+            taking=Count("pk", filter=ParticipationQuerySet.taking_part_q()),
+        )
+    }
     statements = dict(
         Statement.objects.filter(on_behalf_of_country__isnull=False)
         .values_list("on_behalf_of_country")
@@ -194,17 +216,40 @@ def country_rows(q: str = "", sort: str = "activity", active_only: bool = True) 
     documents = dict(
         DocumentCountry.objects.values_list("country").annotate(n=Count("*")).order_by()
     )
-    rows = [
-        CountryRow(c, proposals.get(c.code, 0), statements.get(c.code, 0), documents.get(c.code, 0))
-        for c in countries
-    ]
+    none = {"proposals": 0, "events": 0, "taking": 0}
+    rows = []
+    for c in countries:
+        roles = participation.get(c.code)
+        standing = NO_ROLE if roles is None else TAKING_PART if roles["taking"] else SHOWN_APART
+        roles = roles or none
+        rows.append(
+            CountryRow(
+                c,
+                roles["proposals"],
+                statements.get(c.code, 0),
+                documents.get(c.code, 0),
+                roles["events"],
+                standing,
+            )
+        )
     if active_only and not q:
-        rows = [r for r in rows if r.activity]
+        rows = [r for r in rows if r.standing != NO_ROLE]
+    order = list(COUNTRY_GROUPS)
     if sort == "name":
-        rows.sort(key=lambda r: r.country.name)
+        rows.sort(key=lambda r: (order.index(r.standing), r.country.name))
     else:
-        rows.sort(key=lambda r: (-r.activity, r.country.name))
+        rows.sort(key=lambda r: (order.index(r.standing), -r.activity, r.country.name))
     return rows
+
+
+def country_groups(rows: list[CountryRow]) -> list[tuple[str, str, list[CountryRow]]]:
+    """(key, heading, rows) for each group with rows, in COUNTRY_GROUPS order (the order
+    country_rows sorted them in, which the export keeps)."""
+    return [
+        (key, label, [r for r in rows if r.standing == key])
+        for key, label in COUNTRY_GROUPS.items()
+        if any(r.standing == key for r in rows)
+    ]
 
 
 # --- Participation ----------------------------------------------------------

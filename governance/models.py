@@ -18,7 +18,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
@@ -70,6 +70,22 @@ class SluggedModel(models.Model):
 # --- Reference data ---------------------------------------------------------
 
 
+class CountryQuerySet(models.QuerySet["Country"]):
+    def taking_part(self) -> CountryQuerySet:
+        """Countries taking part: the one definition the dashboard, the map, /countries/
+        and the country pages share (see ParticipationQuerySet.taking_part)."""
+        return self.filter(
+            Exists(Participation.objects.taking_part().filter(country=OuterRef("pk")))
+        )
+
+    def shown_apart(self) -> CountryQuerySet:
+        """Countries with a participation row, every one of them in a not-taking-part role
+        (declined, opponent, target, noted absent): listed apart, never counted."""
+        return self.filter(
+            Exists(Participation.objects.not_taking_part().filter(country=OuterRef("pk")))
+        ).exclude(Exists(Participation.objects.taking_part().filter(country=OuterRef("pk"))))
+
+
 class Country(models.Model):
     """An ISO 3166-1 country, loaded by a data migration from pycountry."""
 
@@ -82,6 +98,8 @@ class Country(models.Model):
     subregion = models.CharField(max_length=60, blank=True, help_text="UN M49 sub-region")
     evidence = GenericRelation("Evidence", object_id_field="object_id")
     history = HistoricalRecords()
+
+    objects = CountryQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -423,6 +441,22 @@ class ActionPlanItem(models.Model):
         return self.proposal.get_absolute_url()
 
 
+class ParticipationQuerySet(models.QuerySet["Participation"]):
+    """ "Taking part" is any participation in a proposal or an event (every row has
+    exactly one of them) in a role other than NOT_TAKING_PART_ROLES."""
+
+    @staticmethod
+    def taking_part_q() -> Q:
+        """The condition itself, for aggregates that count both kinds in one query."""
+        return ~Q(role__in=Participation.NOT_TAKING_PART_ROLES)
+
+    def taking_part(self) -> ParticipationQuerySet:
+        return self.filter(self.taking_part_q())
+
+    def not_taking_part(self) -> ParticipationQuerySet:
+        return self.exclude(self.taking_part_q())
+
+
 class Participation(models.Model):
     """Who took part in a proposal or an event, and how.
 
@@ -448,7 +482,9 @@ class Participation(models.Model):
         ABSENT = "absent", "Noted absent"
 
     # Who a proposal is "by" (lists, filters, the proposal page), and the roles that do
-    # not count as taking part in it.
+    # not count as taking part in it. An opponent is left out like one that declined: it
+    # is named for rejecting the thing, and counting it would put a country that fought an
+    # agreement among its participants.
     PROPOSING_ROLES = frozenset({Role.PROPOSER, Role.ISSUER})
     NOT_TAKING_PART_ROLES = frozenset({Role.DECLINED, Role.OPPONENT, Role.TARGET, Role.ABSENT})
 
@@ -476,6 +512,8 @@ class Participation(models.Model):
     note = models.CharField(max_length=300, blank=True)
     evidence = GenericRelation("Evidence", object_id_field="object_id")
     history = HistoricalRecords()
+
+    objects = ParticipationQuerySet.as_manager()
 
     class Meta:
         ordering = ["proposal", "event", "role"]

@@ -70,7 +70,7 @@ PAGES: dict[str, tuple[str, ...]] = {
     "governance:statement_detail": (CURATED,),
     "governance:proposal_list": (CURATED,),
     "governance:proposal_detail": (CURATED,),
-    "governance:country_list": (CURATED,),
+    "governance:country_list": (CURATED, INGESTED),  # its document counts
     "governance:country_detail": (CURATED, INGESTED),  # documents mentioning it
     "governance:participation_list": (CURATED,),
     "governance:person_list": (CURATED,),

@@ -22,6 +22,7 @@ from django.db import models, transaction
 from governance.models import (
     ActionPlanItem,
     Document,
+    DocumentCountry,
     Event,
     EventFigure,
     Evidence,
@@ -216,6 +217,20 @@ class _Loader:
                 documents_new=1,
                 warnings="Loaded by `manage.py seed` from the seed data file.",
             )
+
+    def load_country_mentions(self) -> None:
+        """The countries the article mentions, found as extraction finds them in an
+        ingested document (not listed by hand), so that they count it among their
+        documents. Once: rows already there (an earlier seed, or the extraction of the
+        document) are left alone."""
+        from governance.extract.candidates import record_country_mentions
+
+        assert self.document is not None
+        if DocumentCountry.objects.filter(document=self.document).exists():
+            self.report.unchanged["country mentions"] += 1
+            return
+        if found := record_country_mentions(self.document):
+            self.report.created["country mentions"] += found
 
     def load_events(self, entries: list[dict]) -> None:
         for spec in entries:
@@ -435,6 +450,7 @@ def load_seed(path: Path = DEFAULT_SEED_FILE, *, update: bool = False) -> SeedRe
     loader = _Loader(update=update)
     with transaction.atomic():
         loader.load_document(data["document"], path.parent)
+        loader.load_country_mentions()
         loader.load_events(data.get("events", []))
         loader.load_country_participation(data.get("countries", []))
         loader.load_organizations(data.get("organizations", []))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.postgres.aggregates import ArrayAgg
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import (
     Case,
     CharField,
@@ -21,11 +22,12 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
     Window,
 )
-from django.db.models.functions import Cast, RowNumber
+from django.db.models.functions import Cast, Coalesce, RowNumber
 from django.urls import reverse
 from django.utils import timezone
 
@@ -144,9 +146,8 @@ def _curated_figure_columns() -> dict[str, QuerySet[Any] | Rows]:
         for value in Proposal.Status.values
     }
     columns |= {
-        "countries": count_of(
-            Participation.objects.filter(country__isnull=False), distinct="country_id"
-        ),
+        "countries": count_of(Country.objects.taking_part()),
+        "countries_apart": count_of(Country.objects.shown_apart()),
         "people": count_of(Person.objects.filter(merged_into__isnull=True)),
         "statements": count_of(Statement.objects.all()),
         "most_active": Rows(
@@ -161,9 +162,10 @@ def _curated_figure_columns() -> dict[str, QuerySet[Any] | Rows]:
             .order_by("-statement_count", "name")
             .values("code", "name", "statement_count")[:8]
         ),
-        # A country's distinct proposal roles; the map colours it by the strongest.
+        # A country's distinct roles in proposals and events; the map colours it by the
+        # strongest, which is a role taking part whenever it has one (ROLE_PRECEDENCE).
         "map_roles": Rows(
-            Participation.objects.filter(proposal__isnull=False, country__isnull=False)
+            Participation.objects.filter(country__isnull=False)
             .order_by()
             .values("country_id")
             .annotate(roles=ArrayAgg("role", distinct=True))
@@ -190,6 +192,7 @@ def dashboard() -> dict[str, Any]:
         "counts": {
             "proposals": sum(by_status.values()),
             "countries": figures["countries"],
+            "countries_apart": figures["countries_apart"],
             "people": figures["people"],
             "statements": figures["statements"],
             "documents": figures["documents"],
@@ -215,7 +218,8 @@ def dashboard() -> dict[str, Any]:
         else None,
         "documents_this_week": figures["documents_this_week"],
         "world_map": render_world_map(
-            map_roles, title="Countries with a role in a proposal, by their strongest role"
+            map_roles,
+            title="Countries with a role in a proposal or an event, by their strongest role",
         )
         if map_roles
         else None,
@@ -248,6 +252,48 @@ COUNTRY_TABS = {
     "organizations": "Organizations and names",
     "documents": "Documents",
 }
+
+
+@dataclass
+class CountryStanding:
+    """Whether a country takes part (Country.objects.taking_part(), the dashboard's and
+    /countries/'s definition) and in what; its roles that are no part, shown apart."""
+
+    proposals: int  # proposals it takes part in
+    events: int  # events it takes part in
+    apart: list[tuple[str, int]]  # (role label, rows) of its not-taking-part roles
+
+    @property
+    def taking_part(self) -> bool:
+        return bool(self.proposals or self.events)
+
+
+def countries_with_standing() -> QuerySet[Country]:
+    """Countries with what country_standing() reads, in the country's own query (a
+    country page's other queries are its tab's)."""
+    taking = Participation.objects.taking_part().filter(country=OuterRef("pk")).order_by()
+
+    def distinct(field: str) -> Coalesce:
+        counted = taking.values("country").annotate(n=Count(field, distinct=True)).values("n")
+        return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+    apart = Participation.objects.not_taking_part().filter(country=OuterRef("pk")).order_by()
+    return Country.objects.annotate(
+        taking_part_proposals=distinct("proposal"),
+        taking_part_events=distinct("event"),
+        apart_roles=ArraySubquery(apart.values("role")),
+    )
+
+
+def country_standing(country: Country) -> CountryStanding:
+    """From a country of countries_with_standing()."""
+    labels = dict(Participation.Role.choices)
+    apart = sorted(Counter(country.apart_roles).items())
+    return CountryStanding(
+        country.taking_part_proposals,
+        country.taking_part_events,
+        [(str(labels.get(role, role)), n) for role, n in apart],
+    )
 
 
 def country_page(country: Country, tab: str = "proposals") -> dict[str, Any]:
@@ -292,15 +338,11 @@ def statements_about_country(country_id: str) -> QuerySet[Statement]:
 
 
 def documents_mentioning(country: Country) -> QuerySet[Document]:
-    """Documents whose country mentions name it (published by extraction), or whose
-    sentences are the evidence of its curated roles (the seed article, hand entries)."""
-    participations = ids_as_text(Participation.objects.filter(country=country))
-    evidenced = Evidence.objects.filter(
-        content_type=ContentType.objects.get_for_model(Participation),
-        object_id__in=participations,
-    ).values("document_id")
+    """Documents whose country mentions name it: extraction's for ingested documents,
+    `manage.py seed`'s (by the same finder) for the seed article. The one source of every
+    document count per country (/countries/, the country page, its feed, the API)."""
     mentioned = DocumentCountry.objects.filter(country=country).values("document_id")
-    return Document.objects.filter(Q(pk__in=mentioned) | Q(pk__in=evidenced))
+    return Document.objects.filter(pk__in=mentioned)
 
 
 EVENT_GROUP = -1  # the window partition of a country's event participations

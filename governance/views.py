@@ -100,7 +100,9 @@ def country_list(request: HttpRequest) -> HttpResponse:
         "sort": sort if sort in listings.COUNTRY_SORTS else "activity",
         "sorts": listings.COUNTRY_SORTS,
         "show_all": show_all,
-        "rows": listings.country_rows(q, sort, active_only=not show_all),
+        "rows": (rows := listings.country_rows(q, sort, active_only=not show_all)),
+        "groups": listings.country_groups(rows),
+        "taking_part": sum(r.standing == listings.TAKING_PART for r in rows),
     }
     return render_page(request, "governance/country_list.html", context, partials=("results",))
 
@@ -282,9 +284,10 @@ def proposal_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def country_detail(request: HttpRequest, code: str) -> TemplateResponse:
-    country = get_object_or_404(Country, code=code.upper())
+    country = get_object_or_404(selectors.countries_with_standing(), code=code.upper())
     context = {
         "country": country,
+        "standing": selectors.country_standing(country),
         "follow_button": follow_button(request, country),
         **selectors.country_page(country, request.GET.get("tab", "")),
     }

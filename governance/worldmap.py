@@ -24,9 +24,12 @@ and in the template (load ``css/map.css`` once in the page)::
 
 ``{{ world_map }}`` alone outputs just the SVG. Countries with a value are links
 to their country page, coloured by the ``cat-<key>`` class; the rest are plain
-grey shapes. Countries too small for the 1:110m data (Singapore, Bahrain, Malta…)
-are drawn as a circle marker at their countryinfo coordinates when they have a
-value. Two maps on one page need different ``map_id`` values (the SVG's
+grey shapes. Countries whose only roles are not taking part (declined, opponent,
+target, noted absent: ``Participation.NOT_TAKING_PART_ROLES``) are hatched rather
+than filled, and the legend and country list show them apart from those taking
+part. Countries too small for the 1:110m data (Singapore, Bahrain, Malta…) are
+drawn as a circle marker at their countryinfo coordinates when they have a value.
+Two maps on one page need different ``map_id`` values (the SVG's
 ``<title>``/``<desc>`` ids).
 """
 
@@ -134,11 +137,25 @@ def _sort_key(key: str) -> tuple[int, str]:
     return (_RANK.get(key, len(CATEGORY_LABELS)), key)
 
 
+# Keys drawn hatched and listed apart: a role that is no part in the thing.
+APART_KEYS = frozenset(str(role) for role in Participation.NOT_TAKING_PART_ROLES)
+# A hatch's period and stripe width in SVG units (the viewBox is MAP_WIDTH wide): about
+# 7 and 3.5 px on a desktop-wide map, 2 and 1 px on a phone's.
+HATCH_PERIOD = 6
+HATCH_STRIPE = 3
+# One angle per hatched key, so that the hatches differ without their colours too.
+HATCH_ANGLES = {"target": 45, "opponent": 135, "declined": 0, "absent": 90}
+
+
 @dataclass(frozen=True)
 class LegendEntry:
     key: str  # the category key, also the `cat-<key>` CSS class suffix
     label: str
     count: int
+
+    @property
+    def taking_part(self) -> bool:
+        return self.key not in APART_KEYS
 
 
 @dataclass(frozen=True)
@@ -152,6 +169,10 @@ class MapCountry:
     url: str  # empty when the code has no country page (XK)
     has_shape: bool  # False: too small for the 1:110m data
     has_marker: bool  # drawn as a circle marker instead of a shape
+
+    @property
+    def taking_part(self) -> bool:
+        return self.key not in APART_KEYS
 
 
 @dataclass(frozen=True)
@@ -168,6 +189,22 @@ class WorldMap:
 
     def __html__(self) -> SafeString:
         return self.svg
+
+    @property
+    def legend_taking_part(self) -> tuple[LegendEntry, ...]:
+        return tuple(e for e in self.legend if e.taking_part)
+
+    @property
+    def legend_apart(self) -> tuple[LegendEntry, ...]:
+        return tuple(e for e in self.legend if not e.taking_part)
+
+    @property
+    def countries_taking_part(self) -> tuple[MapCountry, ...]:
+        return tuple(c for c in self.countries if c.taking_part)
+
+    @property
+    def countries_apart(self) -> tuple[MapCountry, ...]:
+        return tuple(c for c in self.countries if not c.taking_part)
 
     @property
     def missing(self) -> tuple[str, ...]:
@@ -447,6 +484,23 @@ def build_legend(
     return tuple(LegendEntry(key, label, counts.get(key, 0)) for key, label in pairs)
 
 
+def _hatch_patterns(keys: Iterable[str]) -> str:
+    """SVG patterns for the hatched keys among `keys`; shapes reference them by id from
+    map.css. The ids are fixed (the stylesheet names them), so two maps on one page
+    define identical patterns twice, which browsers resolve to the first."""
+    out = []
+    for key in sorted(set(keys) & APART_KEYS):
+        out.append(
+            f'<pattern id="map-hatch-{key}" class="hatch hatch-{key}" patternUnits="userSpaceOnUse"'
+            f' width="{HATCH_PERIOD}" height="{HATCH_PERIOD}"'
+            f' patternTransform="rotate({HATCH_ANGLES.get(key, 45)})">'
+            f'<rect class="hatch-ground" width="{HATCH_PERIOD}" height="{HATCH_PERIOD}"/>'
+            f'<rect class="hatch-stripe" width="{HATCH_STRIPE}" height="{HATCH_PERIOD}"/>'
+            "</pattern>"
+        )
+    return f"<defs>{''.join(out)}</defs>" if out else ""
+
+
 def render_world_map(
     values: dict[str, str],
     *,
@@ -488,6 +542,8 @@ def render_world_map(
         """One country's shape with its tooltip, inside a link when it has a value."""
         key = keys.get(code)
         cls = f"country cat-{key}" if key else "country"
+        if key in APART_KEYS:
+            cls += " hatched"
         if tag == "circle":
             cls += " marker"
         tip = escape(tooltip(code))
@@ -506,6 +562,7 @@ def render_world_map(
         f' role="{role}" aria-labelledby="{ids}">',
         f'<title id="{_class_key(map_id)}-title">{escape(title)}</title>',
         f'<desc id="{_class_key(map_id)}-desc">{escape(description)}</desc>',
+        _hatch_patterns(keys.values()),
         '<g class="countries">',
     ]
     drawn = set()

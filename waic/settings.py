@@ -164,6 +164,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Feeds name an XSLT stylesheet (static/feeds/atom.xsl): browsers apply it only when it
+# comes as text/xsl, a type WhiteNoise does not know.
+WHITENOISE_MIMETYPES = {".xsl": "text/xsl"}
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -23,7 +23,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from governance import count_cache
-from governance.extract.types import EventFound, Extraction, ParaphraseFound
+from governance.extract.pipeline import extract_country_mentions
+from governance.extract.types import CountryFound, EventFound, Extraction, ParaphraseFound
 from governance.models import (
     Candidate,
     Country,
@@ -500,18 +501,7 @@ def write_candidates(
             columns = candidate_columns(row, document.text)
             decided.add(key)
             fresh.append((document.pk, *columns, PENDING, "", now))
-        mentions = [
-            (
-                document.pk,
-                found.code,
-                len(found.mentions),
-                found.mentions[0].start,
-                found.mentions[0].end,
-                sorted({m.type for m in found.mentions}),
-            )
-            for found in extraction.countries
-            if found.mentions and found.code in curated.countries
-        ]
+        mentions = mention_rows(document.pk, extraction.countries, set(curated.countries))
         # One round trip for the writes. The ORM's delete() of the old mentions would first
         # read them, for post_delete signals whose only receiver bumps the revision bumped
         # below; an update, not save(), of the document for the same reason.
@@ -527,6 +517,45 @@ def write_candidates(
         # The country pages list the documents mentioning them (no signal is sent).
         count_cache.bump(count_cache.INGESTED)
     return {"candidates": len(fresh), "replaced": replaced, "countries": len(extraction.countries)}
+
+
+def mention_rows(
+    document_id: int, countries: list[CountryFound], known: set[str]
+) -> list[tuple[int, str, int, int, int, list[str]]]:
+    """A document's DocumentCountry rows (_MENTION_COLUMNS) from the countries found in
+    it: one per country with a row in Country, first mention as its span."""
+    return [
+        (
+            document_id,
+            found.code,
+            len(found.mentions),
+            found.mentions[0].start,
+            found.mentions[0].end,
+            sorted({m.type for m in found.mentions}),
+        )
+        for found in countries
+        if found.mentions and found.code in known
+    ]
+
+
+def record_country_mentions(document: Document) -> int:
+    """Store the document's country mentions as extraction does (same finder, same rows),
+    without filing candidates: for the seed article, whose facts are curated already and
+    whose countries must count it among their documents. Replaces earlier rows; returns
+    how many there are."""
+    found = extract_country_mentions(document.text, language=document.language)
+    known = set(
+        Country.objects.filter(code__in=[c.code for c in found]).values_list("code", flat=True)
+    )
+    rows = mention_rows(document.pk, found, known)
+    with transaction.atomic():
+        DocumentCountry.objects.filter(document=document).delete()
+        DocumentCountry.objects.bulk_create(
+            DocumentCountry(**dict(zip(_MENTION_COLUMNS, row, strict=True))) for row in rows
+        )
+        # bulk_create sends no signal: the country pages' document counts change.
+        count_cache.bump(count_cache.INGESTED)
+    return len(rows)
 
 
 def _table(model: type[models.Model]) -> str:

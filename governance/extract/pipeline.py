@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from typing import TYPE_CHECKING
 
-from governance.extract.types import Extraction
+from governance.extract.types import CountryFound, Extraction
 from governance.ingest.language import detect_language
 
 if TYPE_CHECKING:
@@ -90,6 +90,20 @@ def _parse_batch(nlp: Language, texts: list[str]) -> list[Doc | None]:
     with contextlib.suppress(Exception):
         read_sentences(texts, docs)
     return docs
+
+
+def extract_country_mentions(text: str, *, language: str = "") -> list[CountryFound]:
+    """The countries extract() finds in `text`, from the same text, language check and
+    parse, without the other rules: for a document that gets its mentions without
+    candidates (the seed article)."""
+    language = language_of(text, language)
+    if not is_read(language):
+        return []
+    from governance.extract.countries import extract_countries
+    from governance.extract.nlp import english
+
+    text = text[:MAX_CHARS]
+    return extract_countries(text, english()(_tokenizable(text)))
 
 
 def extract(

@@ -17,6 +17,7 @@ from django.test import Client
 from governance import models
 from tests import factories
 from tests.governance.ui_data import (
+    EVENT_PARTICIPANTS,
     PARTICIPATIONS,
     PROPOSALS,
     ParticipationRow,
@@ -190,22 +191,59 @@ def test_proposal_bad_filter_is_reported_and_the_rest_applied(
 # --- Countries ----------------------------------------------------------------------
 
 
-def country_counts(data: UIData) -> dict[str, tuple[int, int, int]]:
-    """code -> (proposals taking part in, statements on its behalf, documents mentioning it)."""
+NOT_TAKING_PART = {"declined", "opponent", "target", "absent"}
+
+
+def country_roles() -> dict[str, set[str]]:
+    """code -> its roles in proposals and events, from the dataset's definition."""
+    roles: dict[str, set[str]] = {}
+    for _, who, role, _ in PARTICIPATIONS:
+        if len(who) == 2:
+            roles.setdefault(who, set()).add(role)
+    for participants in EVENT_PARTICIPANTS.values():
+        for code, role in participants:
+            roles.setdefault(code, set()).add(role)
+    return roles
+
+
+def country_counts(data: UIData) -> dict[str, tuple[int, int, int, int]]:
+    """code -> (proposals it has a role in, events it has a role in, statements on its
+    behalf, documents mentioning it), for every country with any of them."""
     proposals: dict[str, set[str]] = {}
     for key, who, _, _ in PARTICIPATIONS:
         if len(who) == 2:
             proposals.setdefault(who, set()).add(key)
+    events: dict[str, set[str]] = {}
+    for key, participants in EVENT_PARTICIPANTS.items():
+        for code, _ in participants:
+            events.setdefault(code, set()).add(key)
     statements = Counter(s.country for s in data.statements if s.country)
     documents = Counter(code for codes in data.mentions.values() for code in codes)
-    codes = set(proposals) | set(statements) | set(documents)
-    return {c: (len(proposals.get(c, ())), statements[c], documents[c]) for c in codes}
+    codes = set(proposals) | set(events) | set(statements) | set(documents)
+    return {
+        c: (len(proposals.get(c, ())), len(events.get(c, ())), statements[c], documents[c])
+        for c in codes
+    }
 
 
-def country_table(page: str) -> dict[str, tuple[int, int, int]]:
+def default_listing(data: UIData) -> dict[str, tuple[int, int, int, int]]:
+    """What /countries/ lists by default: the countries with a role (taking part, or
+    shown apart when every role is one that is no part), not those only quoted or
+    mentioned."""
+    counts = country_counts(data)
+    return {code: counts[code] for code in country_roles()}
+
+
+def group_rank(code: str) -> int:
+    """0 taking part, 1 shown apart: the order of /countries/ groups."""
+    return 0 if country_roles()[code] - NOT_TAKING_PART else 1
+
+
+def country_table(page: str) -> dict[str, tuple[int, int, int, int]]:
     rows = re.findall(
         r'<tr>\s*<td><a href="/countries/(\w+)/">.*?</td>\s*<td>.*?</td>\s*'
-        r'<td class="num">(.*?)</td>\s*<td class="num">(.*?)</td>\s*<td class="num">(.*?)</td>',
+        r'<td class="num">(.*?)</td>\s*<td class="num">(.*?)</td>\s*'
+        r'<td class="num">(.*?)</td>\s*<td class="num">(.*?)</td>',
         page,
         re.S,
     )
@@ -213,15 +251,15 @@ def country_table(page: str) -> dict[str, tuple[int, int, int]]:
     def number(cell: str) -> int:
         return int(re.sub(r"<[^>]+>", "", cell).replace(",", "").strip())
 
-    return {code.upper(): (number(p), number(s), number(d)) for code, p, s, d in rows}
+    return {code.upper(): (number(p), number(e), number(s), number(d)) for code, p, e, s, d in rows}
 
 
 def test_country_list_counts_and_orders_by_activity(client: Client, ui_data: UIData) -> None:
-    expected = country_counts(ui_data)
+    expected = default_listing(ui_data)
     page = full_page(client, "/countries/")
     assert country_table(page) == expected
     names = dict(models.Country.objects.values_list("code", "name"))
-    order = sorted(expected, key=lambda c: (-sum(expected[c]), names[c]))
+    order = sorted(expected, key=lambda c: (group_rank(c), -sum(expected[c]), names[c]))
     assert [c.upper() for c in links(page, "countries")] == order
     assert f"{len(expected)} countries" in page
     # A country's statement count links to the browser filtered to it.
@@ -232,9 +270,13 @@ def test_country_list_sorted_by_name_and_with_inactive(client: Client, ui_data: 
     page = full_page(client, "/countries/", {"sort": "name"})
     names = dict(models.Country.objects.values_list("code", "name"))
     codes = [c.upper() for c in links(page, "countries")]
-    assert codes == sorted(country_counts(ui_data), key=names.__getitem__)
+    assert codes == sorted(default_listing(ui_data), key=lambda c: (group_rank(c), names[c]))
     everything = partial(client, "/countries/", "results", {"all": "1"})
-    assert len(country_table(everything)) == models.Country.objects.count()
+    table = country_table(everything)
+    assert len(table) == models.Country.objects.count()
+    # Countries only quoted or mentioned are listed with every country, with their counts.
+    counts = country_counts(ui_data)
+    assert {code: table[code] for code in counts} == counts
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from governance.models import Participation
 from governance.worldmap import (
     CATEGORY_LABELS,
+    HATCH_ANGLES,
     WorldMap,
     build_legend,
     missing_codes,
@@ -219,3 +220,136 @@ def test_partial_shows_map_legend_and_country_list():
     assert '<a href="/countries/sg/">Singapore</a>: Delegate' in html
     assert "shown as a dot" in html
     assert render_to_string("governance/partials/world_map.html", {}).strip() == ""
+
+
+# --- Colours: one per role, told apart with every common colour-vision deficiency ------
+
+# Machado, Oliveira & Fernandes (2009), severity 1.0, on linear RGB.
+CVD_MATRICES = {
+    "protanopia": (
+        (0.152286, 1.052583, -0.204868),
+        (0.114503, 0.786281, 0.099216),
+        (-0.003882, -0.048116, 1.051998),
+    ),
+    "deuteranopia": (
+        (0.367322, 0.860646, -0.227968),
+        (0.280085, 0.672501, 0.047413),
+        (-0.011820, 0.042940, 0.968881),
+    ),
+    "tritanopia": (
+        (1.255528, -0.076749, -0.178779),
+        (-0.078411, 0.930809, 0.147602),
+        (0.004733, 0.691367, 0.303900),
+    ),
+}
+# CIELAB distance below which two colours side by side start to look alike.
+MIN_DELTA_E = 8.0
+
+
+def _linear(hex_colour: str) -> tuple[float, ...]:
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    return tuple(channel(int(hex_colour[i : i + 2], 16) / 255) for i in (1, 3, 5))
+
+
+def _lab(rgb: tuple[float, ...]) -> tuple[float, float, float]:
+    r, g, b = rgb
+    x = (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047
+    y = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    z = (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883
+
+    def f(t: float) -> float:
+        return t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116
+
+    return 116 * f(y) - 16, 500 * (f(x) - f(y)), 200 * (f(y) - f(z))
+
+
+def _seen_as(rgb: tuple[float, ...], vision: str) -> tuple[float, ...]:
+    if vision == "normal":
+        return rgb
+    return tuple(
+        min(1.0, max(0.0, sum(m * c for m, c in zip(row, rgb, strict=True))))
+        for row in CVD_MATRICES[vision]
+    )
+
+
+def category_colours() -> dict[str, str]:
+    css = (Path(settings.BASE_DIR) / "static" / "css" / "map.css").read_text()
+    found = re.findall(r"\.world-map-figure \.cat-([\w-]+) \{ --map-fill: (#[0-9a-f]{6}); \}", css)
+    return dict(found)
+
+
+def test_every_role_has_its_own_colour_told_apart_with_colour_blindness():
+    colours = category_colours()
+    assert set(colours) == set(CATEGORY_LABELS)  # every role and "unknown", once each
+    assert len(set(colours.values())) == len(colours)
+    no_value = "#dfe3e8"  # what a country without a role is filled with
+    samples = {**colours, "none": no_value}
+    for vision in ("normal", *CVD_MATRICES):
+        seen = {key: _lab(_seen_as(_linear(c), vision)) for key, c in samples.items()}
+        keys = sorted(seen)
+        for i, a in enumerate(keys):
+            for b in keys[i + 1 :]:
+                distance = sum((p - q) ** 2 for p, q in zip(seen[a], seen[b], strict=True)) ** 0.5
+                assert distance >= MIN_DELTA_E, (vision, a, b, round(distance, 1))
+
+
+def test_proposer_announcer_and_issuer_differ():
+    colours = category_colours()
+    assert len({colours["proposer"], colours["announcer"], colours["issuer"]}) == 3
+
+
+def test_roles_not_taking_part_are_hatched_and_listed_apart():
+    values = {
+        "CN": "proposer",
+        "IN": "declined",
+        "BR": "target",
+        "SG": "opponent",
+        "DE": "delegate",
+    }
+    world_map = render_world_map(values, title="Participation")
+    root = parse(world_map)
+    patterns = {el.get("id") for el in root.iter(f"{SVG}pattern")}
+    assert patterns == {"map-hatch-declined", "map-hatch-target", "map-hatch-opponent"}
+    classes = {el.get("data-code"): el.get("class") for el in shapes(root) if el.get("data-code")}
+    assert classes["in"] == "country cat-declined hatched"
+    assert classes["sg"] == "country cat-opponent hatched marker"  # a dot, hatched too
+    assert classes["cn"] == "country cat-proposer"
+    css = (Path(settings.BASE_DIR) / "static" / "css" / "map.css").read_text()
+    colours = category_colours()
+    for key in ("declined", "target", "opponent", "absent"):
+        assert f".world-map .country.hatched.cat-{key} {{ fill: url(#map-hatch-{key}); }}" in css
+        # The stripes are the colour the legend and the palette test give the key.
+        assert f".world-map .hatch-{key} .hatch-stripe {{ fill: {colours[key]}; }}" in css
+        # The legend's swatch stripes run the way the map's do.
+        css_angle = (90 - HATCH_ANGLES[key]) % 180
+        assert f".swatch.cat-{key} {{ --hatch-angle: {css_angle}deg; }}" in css
+    assert [(e.key, e.count) for e in world_map.legend_taking_part] == [
+        ("proposer", 1),
+        ("delegate", 1),
+    ]
+    assert [(e.key, e.count) for e in world_map.legend_apart] == [
+        ("target", 1),
+        ("opponent", 1),
+        ("declined", 1),
+    ]
+    html = render_to_string("governance/partials/world_map.html", {"map": world_map})
+    taking, _, apart = html.partition("Shown apart, not taking part")
+    assert 'cat-proposer" aria-hidden="true"></span>Proposer' in taking
+    assert "cat-declined" not in taking.split("<svg")[0] + taking.split("</svg>")[-1]
+    assert (
+        'cat-declined" aria-hidden="true"></span>Declined <span class="count">(1)</span>' in apart
+    )
+    assert "2 countries taking part on the map, 3 shown apart" in html
+    assert (
+        '<a href="/countries/in/">India</a>: Declined <span class="note">(not taking part)' in html
+    )
+
+
+def test_a_map_of_countries_taking_part_only_has_one_legend():
+    html = render_to_string(
+        "governance/partials/world_map.html", {"map": render_world_map(SEED_VALUES)}
+    )
+    assert "Shown apart" not in html and "<pattern" not in html
+    assert "8 countries taking part on the map</summary>" in html
