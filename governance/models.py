@@ -175,6 +175,10 @@ class Organization(SluggedModel):
             # (extract.candidates._first_named).
             models.Index(Upper("name"), name="organization_name_upper"),
             GinIndex(fields=["aliases"], name="organization_aliases"),
+            # Global search: the name and description by their words.
+            GinIndex(
+                SearchVector("name", "description", config="english"), name="organization_text"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -205,6 +209,8 @@ class Person(SluggedModel):
             # Extraction links a speaker's name to its record (extract.candidates._first_named).
             models.Index(Upper("name"), name="person_name_upper"),
             GinIndex(fields=["aliases"], name="person_aliases"),
+            # Global search: the name and description by their words.
+            GinIndex(SearchVector("name", "description", config="english"), name="person_text"),
         ]
 
     def __str__(self) -> str:
@@ -251,6 +257,8 @@ class Role(models.Model):
                 name="role_dates_ordered",
             ),
         ]
+        # Global search: people by the words of their role titles.
+        indexes = [GinIndex(SearchVector("title", config="english"), name="role_text")]
 
     def __str__(self) -> str:
         where = self.organization or self.country
@@ -284,6 +292,15 @@ class Event(SluggedModel):
                 | Q(end_date__gte=F("start_date")),
                 name="event_dates_ordered",
             ),
+        ]
+        # Global search: events by the words of their names and descriptions.
+        indexes = [
+            GinIndex(
+                SearchVector(
+                    "name", "short_name", "city", "theme", "description", config="english"
+                ),
+                name="event_text",
+            )
         ]
 
     def __str__(self) -> str:
@@ -319,6 +336,10 @@ class EventFigure(models.Model):
         ordering = ["event", "id"]
         constraints = [
             models.UniqueConstraint(fields=["event", "label"], name="eventfigure_natural_key")
+        ]
+        # Global search: figures by the words of what they count and their notes.
+        indexes = [
+            GinIndex(SearchVector("label", "note", config="english"), name="eventfigure_text")
         ]
 
     def __str__(self) -> str:
@@ -372,6 +393,12 @@ class Proposal(SluggedModel):
             models.Index(fields=["kind", "status"], name="proposal_kind_status"),
             # Typo-tolerant global search: trigram word similarity on the title.
             GinIndex(fields=["title"], name="proposal_title_trgm", opclasses=["gin_trgm_ops"]),
+            # Global search: aliases equal to the query, and the words of the summary.
+            GinIndex(fields=["aliases"], name="proposal_aliases"),
+            GinIndex(
+                SearchVector("title", "summary", "proposed_headquarters", config="english"),
+                name="proposal_text",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -402,6 +429,10 @@ class ActionPlanItem(models.Model):
         ordering = ["proposal", "position"]
         constraints = [
             models.UniqueConstraint(fields=["proposal", "position"], name="actionplanitem_position")
+        ]
+        # Global search: measures by the words of their headings and texts.
+        indexes = [
+            GinIndex(SearchVector("heading", "text", config="english"), name="actionplanitem_text")
         ]
 
     def __str__(self) -> str:
@@ -486,7 +517,11 @@ class Participation(models.Model):
             ),
         ]
         # Country pages list a country's participations.
-        indexes = [models.Index(fields=["country", "role"], name="participation_country_role")]
+        indexes = [
+            models.Index(fields=["country", "role"], name="participation_country_role"),
+            # Global search: participations by the words of their notes.
+            GinIndex(SearchVector("note", config="english"), name="participation_text"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.participant} — {self.get_role_display()} — {self.subject}"
@@ -809,7 +844,11 @@ class Evidence(models.Model):
             ),
         ]
         # "Where does this come from?" for one record.
-        indexes = [models.Index(fields=["content_type", "object_id"], name="evidence_record")]
+        indexes = [
+            models.Index(fields=["content_type", "object_id"], name="evidence_record"),
+            # Global search: records by the words of their evidence sentences.
+            GinIndex(SearchVector("excerpt", config="english"), name="evidence_text"),
+        ]
 
     def __str__(self) -> str:
         span = f"{self.document_id}[{self.start}:{self.end}]"
