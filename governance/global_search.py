@@ -35,15 +35,16 @@ from governance.models import EventFigure, Organization, Participation, Proposal
 SEARCH_GROUP_SIZE = 8
 # Matching evidence sentences considered per search: a word in thousands of them
 # still costs a bounded read; the groups show a handful each anyway.
-EVIDENCE_CAP = 2000
+EVIDENCE_CAP = 500
 # People found through the country of a role ("china": every Chinese official's role)
 # considered per search, for the same reason.
-ROLE_COUNTRY_CAP = 500
+ROLE_COUNTRY_CAP = 200
 # Trigram word similarity above which a name counts as a (misspelt) match: "Li Quang"
 # still finds Li Qiang, "Chna" still finds China.
 NAME_SIMILARITY = 0.4
 
 EXACT, IN_NAME, IN_FACTS, FUZZY = 0, 1, 2, 3
+ACRONYM = re.compile(r"[A-Za-z]{2,10}")
 
 # ts_headline's match markers: control characters no stored text contains, escaped
 # before they become <mark> (highlight()).
@@ -109,11 +110,6 @@ def _branch(tier: int | str, why: str, sql: str) -> str:
     )
 
 
-# A name equal to the query is an exact match; one that contains it, a name match.
-_EXACT_OR_IN_NAME = f"CASE WHEN lower(b.detail) = lower(%(q)s) THEN {EXACT} ELSE {IN_NAME} END"
-_EXACT_OR_NAME = "CASE WHEN lower(b.detail) = lower(%(q)s) THEN 'name_exact' ELSE 'name' END"
-
-
 def _ids(model: str) -> str:
     """Ids of records of `model` whose evidence matched, with the evidence row."""
     return f"SELECT object_id::bigint AS oid, id AS eid, score FROM ev WHERE model = '{model}'"
@@ -126,14 +122,26 @@ _FUZZY_SCORE = "((word_similarity(%(q)s, {name}) + similarity({name}, %(q)s)) / 
 
 
 def _name_branches(table: str, name: str, *, aliases: bool, trigram_index: bool) -> list[str]:
-    """Exact name, exact alias, the query inside the name, a close spelling."""
+    """The name equal to the query, containing it, or spelt close to it (one scan, as
+    the trigram index serves both tests); an alias equal to the query."""
     t = f"governance_{table}"
+    # `%>` reads the trigram index at the threshold global_search sets; without the
+    # index (small tables) the same test is spelt out.
+    similar = (
+        f"{name} %%> %(q)s"
+        if trigram_index
+        else f"word_similarity(%(q)s, {name}) >= {NAME_SIMILARITY}"
+    )
+    contains = f"{name} ILIKE %(like)s"
     branches = [
         _branch(
-            _EXACT_OR_IN_NAME,
-            _EXACT_OR_NAME,
-            f"SELECT id, similarity({name}, %(q)s)::float8, NULL::bigint, NULL::bigint, "
-            f"{name} FROM {t} WHERE {name} ILIKE %(like)s",
+            f"CASE WHEN lower(b.detail) = lower(%(q)s) THEN {EXACT} "
+            f"WHEN b.detail ILIKE %(like)s THEN {IN_NAME} ELSE {FUZZY} END",
+            "CASE WHEN lower(b.detail) = lower(%(q)s) THEN 'name_exact' "
+            "WHEN b.detail ILIKE %(like)s THEN 'name' ELSE 'fuzzy' END",
+            f"SELECT id, CASE WHEN {contains} THEN similarity({name}, %(q)s)::float8 "
+            f"ELSE {_FUZZY_SCORE.format(name=name)} END, NULL::bigint, NULL::bigint, "
+            f"{name} FROM {t} WHERE {contains} OR {similar}",
         ),
     ]
     if aliases:
@@ -146,21 +154,6 @@ def _name_branches(table: str, name: str, *, aliases: bool, trigram_index: bool)
                 f"FROM {t} WHERE aliases && %(variants)s::varchar[]",
             )
         )
-    # `%>` reads the trigram index at the threshold global_search sets; without the
-    # index (small tables) the same test is spelt out.
-    similar = (
-        f"{name} %%> %(q)s"
-        if trigram_index
-        else f"word_similarity(%(q)s, {name}) >= {NAME_SIMILARITY}"
-    )
-    branches.append(
-        _branch(
-            FUZZY,
-            "fuzzy",
-            f"SELECT id, {_FUZZY_SCORE.format(name=name)}, NULL::bigint, NULL::bigint, "
-            f"{name} FROM {t} WHERE {similar}",
-        )
-    )
     return branches
 
 
@@ -222,7 +215,8 @@ def _child_branch(why: str, table: str, alias: str, vec: str, model: str, owner:
 
 def _role_branches() -> list[str]:
     """People by their roles: the title's words, or an organization or country whose
-    name or alias is the query (ASEAN's Secretary-General for "ASEAN")."""
+    name or alias is the query (ASEAN's Secretary-General for "ASEAN"; the equality on
+    upper(name) reads organization_name_upper)."""
     role_vector = vector("r", "title")
     return [
         _branch(
@@ -231,7 +225,7 @@ def _role_branches() -> list[str]:
             f"""SELECT r.person_id, {ROLE_SCORE}::float8, r.id, NULL::bigint, NULL::text
                 FROM governance_role r
                 WHERE r.organization_id IN (
-                    SELECT id FROM governance_organization WHERE name ILIKE %(like)s
+                    SELECT id FROM governance_organization WHERE upper(name) = upper(%(q)s)
                     UNION SELECT id FROM governance_organization
                     WHERE aliases && %(variants)s::varchar[])
                 UNION ALL
@@ -279,16 +273,16 @@ _EVIDENCE_SNIPPET = f"""(SELECT json_build_array({headline("e.excerpt", fragment
     FROM governance_evidence e WHERE e.id = best.{{col}})"""
 _PARTICIPATION_CONTEXT = f"""(SELECT json_build_object(
         'role', p.role,
-        'subject', coalesce(nullif(ev.short_name, ''), ev.name, pr.title),
-        'participant', coalesce(c.name, o.name, pe.name),
+        'subject', coalesce(
+            (SELECT coalesce(nullif(short_name, ''), name) FROM governance_event
+             WHERE id = p.event_id),
+            (SELECT title FROM governance_proposal WHERE id = p.proposal_id)),
+        'participant', coalesce(
+            (SELECT name FROM governance_country WHERE code = p.country_id),
+            (SELECT name FROM governance_organization WHERE id = p.organization_id),
+            (SELECT name FROM governance_person WHERE id = p.person_id)),
         'note', CASE WHEN {_PARTICIPATION_VECTOR} @@ {TSQ} THEN {headline("p.note")} END)
-    FROM governance_participation p
-    LEFT JOIN governance_event ev ON ev.id = p.event_id
-    LEFT JOIN governance_proposal pr ON pr.id = p.proposal_id
-    LEFT JOIN governance_country c ON c.code = p.country_id
-    LEFT JOIN governance_organization o ON o.id = p.organization_id
-    LEFT JOIN governance_person pe ON pe.id = p.person_id
-    WHERE p.id = best.src)"""
+    FROM governance_participation p WHERE p.id = best.src)"""
 _FIGURE_CONTEXT = f"""(SELECT json_build_object(
         'value', f.value, 'qualifier', f.qualifier, 'label', {headline("f.label")},
         'note', CASE WHEN {vector("f", "note")} @@ {TSQ} THEN {headline("f.note")} END)
@@ -354,7 +348,9 @@ class _Group:
 ) r) AS {self.name}"""
 
 
-def _groups() -> list[_Group]:
+def _groups(q: str) -> list[_Group]:
+    """The groups' queries for `q`; some branches apply only to some queries (an acronym
+    is two to ten letters)."""
     live = "WHERE t.merged_into_id IS NULL"
     event_acronym = (
         "SELECT id, 1.0::float8, NULL::bigint, NULL::bigint, {detail} FROM governance_event "
@@ -380,15 +376,20 @@ def _groups() -> list[_Group]:
                         "lower(regexp_replace(short_name, '\\s*\\d{4}$', '')) = lower(%(q)s))",
                     ),
                 ),
-                _branch(
-                    EXACT,
-                    "acronym",
-                    # Below the short name, which says the same thing in the record's words.
-                    event_acronym.replace("1.0::float8", "0.9::float8").format(
-                        detail="upper(%(q)s)",
-                        test="length(%(q)s) > 1 AND "
-                        "regexp_replace(name, '[^A-Z]', '', 'g') = upper(%(q)s)",
-                    ),
+                *(
+                    [
+                        _branch(
+                            EXACT,
+                            "acronym",
+                            # Below the short name, which says the same in the record's words.
+                            event_acronym.replace("1.0::float8", "0.9::float8").format(
+                                detail="upper(%(q)s)",
+                                test="regexp_replace(name, '[^A-Z]', '', 'g') = upper(%(q)s)",
+                            ),
+                        )
+                    ]
+                    if ACRONYM.fullmatch(q)
+                    else []
                 ),
                 _branch(
                     IN_NAME,
@@ -551,7 +552,7 @@ def _variants(q: str) -> list[str]:
 
 def fact_groups(q: str) -> dict[str, list[dict[str, Any]]]:
     """Every group's rows (dicts from JSON), in one query."""
-    groups = _groups()
+    groups = _groups(q)
     sql = f"WITH {_EVIDENCE} SELECT " + ",\n".join(g.sql() for g in groups)
     params = {"q": q, "like": _like(q), "variants": _variants(q)}
     with connection.cursor() as cursor:
