@@ -76,20 +76,36 @@ def headline(text_sql: str, *, fragment: bool = False) -> str:
 
 EVIDENCE_VECTOR = vector("e", "excerpt")
 
-# Matching evidence sentences of every kind of record but statements (those are found
-# by their own text). The content-type ids come as an array, so that PostgreSQL can
-# combine the evidence_record index with evidence_text instead of reading every
-# statement's sentence that has the word.
+# The kinds of records whose evidence sentences are searched: all but statements, which
+# are found by their own text.
+EVIDENCE_KINDS = (
+    "event",
+    "eventfigure",
+    "proposal",
+    "actionplanitem",
+    "participation",
+    "person",
+    "role",
+    "organization",
+    "country",
+)
+
+
+def _evidence_of(model: str) -> str:
+    """Matching evidence sentences of one kind. The kind's id is a one-time lookup, so
+    `content_type_id = $n AND words @@ query` is one scan of evidence_text (btree_gin),
+    which intersects the two inside the index."""
+    return f"""SELECT e.id, '{model}'::text AS model, e.object_id
+    FROM governance_evidence e
+    WHERE e.content_type_id = (SELECT id FROM django_content_type
+                               WHERE app_label = 'governance' AND model = '{model}')
+      AND {EVIDENCE_VECTOR} @@ {TSQ}"""
+
+
 _EVIDENCE = f"""
 ev AS MATERIALIZED (
-    SELECT e.id, ct.model, e.object_id, {FACT_SCORE}::float8 AS score
-    FROM governance_evidence e JOIN django_content_type ct ON ct.id = e.content_type_id
-    WHERE {EVIDENCE_VECTOR} @@ {TSQ}
-      AND e.content_type_id = ANY (ARRAY(
-          SELECT id FROM django_content_type
-          WHERE app_label = 'governance' AND model IN (
-              'event', 'eventfigure', 'proposal', 'actionplanitem', 'participation',
-              'person', 'role', 'organization', 'country')))
+    SELECT m.*, {FACT_SCORE}::float8 AS score
+    FROM ({" UNION ALL ".join(_evidence_of(model) for model in EVIDENCE_KINDS)}) m
     LIMIT {EVIDENCE_CAP}
 ),
 pev AS MATERIALIZED (
@@ -628,8 +644,13 @@ _FIELD_LABELS = {
 }
 
 
+def _label(choices: Any, value: str) -> str:
+    """A choice's label; the stored value itself if it is not (or no longer) a choice."""
+    return str(dict(choices.choices).get(value, value))
+
+
 def _participation_why(ctx: dict[str, Any], via: list[str] | None, *, participant: bool) -> str:
-    role = Participation.Role(ctx["role"]).label.lower()
+    role = _label(Participation.Role, ctx["role"]).lower()
     who = (
         f"{escape(role)} at {escape(ctx['subject'])}"
         if not participant
@@ -644,7 +665,7 @@ def _figure_text(value: int, qualifier: str, label: SafeString | str) -> SafeStr
     words = (
         ""
         if qualifier == EventFigure.Qualifier.EXACT
-        else f"{EventFigure.Qualifier(qualifier).label} "
+        else f"{_label(EventFigure.Qualifier, qualifier)} "
     )
     return mark_safe(
         f"{escape(words)}{value:,} {label if isinstance(label, SafeString) else escape(label)}"
@@ -726,7 +747,7 @@ def _hits(key: str, rows: list[dict[str, Any]], q: str) -> list[Hit]:
                 )
             )
         elif key == "proposals":
-            meta = f"{Proposal.Kind(r['kind']).label} · {Proposal.Status(r['status']).label}"
+            meta = f"{_label(Proposal.Kind, r['kind'])} · {_label(Proposal.Status, r['status'])}"
             hits.append(
                 Hit(
                     f"/proposals/{r['slug']}/",
@@ -769,7 +790,7 @@ def _hits(key: str, rows: list[dict[str, Any]], q: str) -> list[Hit]:
                 Hit(
                     f"/organizations/{r['slug']}/",
                     _title(r, r["name"], q),
-                    Organization.Kind(r["kind"]).label,
+                    _label(Organization.Kind, r["kind"]),
                     explain(r, q, participant_side=True),
                 )
             )
