@@ -4,7 +4,6 @@ values for one template in a fixed number of queries, whatever the size of the d
 
 from __future__ import annotations
 
-import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,14 +11,13 @@ from typing import Any
 from django import forms
 from django.contrib.postgres.search import (
     SearchQuery,
-    TrigramSimilarity,
-    TrigramWordSimilarity,
 )
 from django.core.paginator import Page, Paginator
 from django.db import connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
-from django.db.models.functions import ExtractYear, Greatest
+from django.db.models.functions import ExtractYear
 
+from governance import global_search as global_search_module
 from governance.models import (
     Country,
     CountryAlias,
@@ -27,7 +25,6 @@ from governance.models import (
     DocumentCountry,
     Event,
     Evidence,
-    Organization,
     Participation,
     ParticipationQuerySet,
     Person,
@@ -35,13 +32,10 @@ from governance.models import (
     Source,
     Statement,
 )
-from governance.sql_compose import Rows, select_scalars
 
 LIST_PAGE_SIZE = 50
-SEARCH_GROUP_SIZE = 8
-# Trigram word similarity above which a name counts as a (misspelt) match: "Li Quang"
-# still finds Li Qiang, "Chna" still finds China.
-NAME_SIMILARITY = 0.4
+SEARCH_GROUP_SIZE = global_search_module.SEARCH_GROUP_SIZE
+NAME_SIMILARITY = global_search_module.NAME_SIMILARITY
 
 
 # --- Proposals --------------------------------------------------------------
@@ -462,70 +456,36 @@ def statement_counts(countries: list[Country]) -> list[int]:
 
 
 # --- Global search ----------------------------------------------------------
-# The five name groups run as one SELECT (each group a subquery with its own plan, its
-# rows as JSON, governance/sql_compose.py); statements and documents, full-text matches,
-# are two more queries.
+# The record groups run as one SELECT (governance/global_search.py: names, aliases,
+# descriptions, evidence sentences and related facts, each result with why it matched);
+# statements and documents, full-text matches, are two more queries.
 
 
 @dataclass
 class SearchResults:
     q: str
-    proposals: list[Proposal]
-    countries: list[Country]
-    people: list[Person]
-    organizations: list[Organization]
-    events: list[Event]
+    groups: list[global_search_module.SearchGroup]
     statements: list[Statement]
     documents: list[Document]
 
     @property
     def empty(self) -> bool:
-        return not any(
-            [
-                self.proposals,
-                self.countries,
-                self.people,
-                self.organizations,
-                self.events,
-                self.statements,
-                self.documents,
-            ]
-        )
+        return not (self.groups or self.statements or self.documents)
 
-
-def _by_name(qs: QuerySet[Any], field_name: str, q: str, *fields: str) -> Rows:
-    """Substring matches and close spellings, best first."""
-    return Rows(
-        qs.annotate(
-            word_similarity=TrigramWordSimilarity(q, field_name),
-            similarity=TrigramSimilarity(field_name, q),
-        )
-        .filter(
-            Q(**{f"{field_name}__icontains": q}) | Q(**{f"{field_name}__trigram_word_similar": q})
-        )
-        .order_by("-word_similarity", "-similarity", field_name)
-        .values(*fields, "word_similarity", "similarity")[:SEARCH_GROUP_SIZE]
-    )
-
-
-def _ranked(rows: list[dict[str, Any]], *keys: str) -> list[dict[str, Any]]:
-    """JSON rows back in their group's order (json_agg need not keep it): best first,
-    then by the name in `keys[-1]`."""
-    *scores, name = keys
-    return sorted(rows, key=lambda r: (*(-(r[k] or 0) for k in scores), r[name]))
-
-
-def _records(model: type[Any], rows: list[dict[str, Any]], fields: tuple[str, ...]) -> list[Any]:
-    """Instances built from JSON rows, with just the fields the result list shows and
-    links to; display only, never saved."""
-    return [model(**{f: row[f] for f in fields}) for row in rows]
-
-
-PROPOSAL_FIELDS = ("id", "slug", "title", "kind", "status")
-COUNTRY_FIELDS = ("code", "name")
-PERSON_FIELDS = ("id", "slug", "name", "description")
-ORGANIZATION_FIELDS = ("id", "slug", "name", "kind")
-EVENT_FIELDS = ("id", "slug", "name", "start_date")
+    @property
+    def ordered(self) -> list[global_search_module.SearchGroup]:
+        """Every group with results, best match first: an exact name or acronym (tier 0)
+        before names containing the query, words of texts (statements and documents rank
+        with descriptions and evidence) and, last, close spellings."""
+        texts = [
+            global_search_module.SearchGroup(key, heading, global_search_module.IN_FACTS)
+            for key, heading, rows in (
+                ("statements", "Statements", self.statements),
+                ("documents", "Source documents", self.documents),
+            )
+            if rows
+        ]
+        return sorted([*self.groups, *texts], key=lambda g: g.tier)  # stable: ties keep order
 
 
 def global_search(q: str) -> SearchResults:
@@ -542,60 +502,9 @@ def global_search(q: str) -> SearchResults:
         return _search_all(q)
 
 
-def _name_groups(q: str) -> dict[str, Any]:
-    aliases = CountryAlias.objects.filter(alias__iexact=q).values("country")
-    countries = (
-        Country.objects.annotate(
-            word_similarity=TrigramWordSimilarity(q, "name"),
-            similarity=TrigramSimilarity("name", q),
-            exact=Exists(aliases.filter(country=OuterRef("pk"))),
-        )
-        .filter(
-            Q(name__icontains=q)
-            | Q(code__iexact=q)
-            | Q(exact=True)
-            | Q(word_similarity__gte=NAME_SIMILARITY)
-        )
-        .order_by("-exact", "-word_similarity", "-similarity", "name")
-        .values(*COUNTRY_FIELDS, "exact", "word_similarity", "similarity")[:SEARCH_GROUP_SIZE]
-    )
-    events = (
-        Event.objects.filter(merged_into__isnull=True)
-        .annotate(
-            similarity=Greatest(
-                TrigramWordSimilarity(q, "name"), TrigramWordSimilarity(q, "short_name")
-            )
-        )
-        .filter(Q(name__icontains=q) | Q(short_name__iexact=q) | Q(similarity__gte=NAME_SIMILARITY))
-        .order_by("-similarity", "name")
-        .values(*EVENT_FIELDS, "similarity")[:SEARCH_GROUP_SIZE]
-    )
-    return select_scalars(
-        {
-            "countries": Rows(countries),
-            "people": _by_name(
-                Person.objects.filter(merged_into__isnull=True), "name", q, *PERSON_FIELDS
-            ),
-            "organizations": _by_name(
-                Organization.objects.filter(merged_into__isnull=True),
-                "name",
-                q,
-                *ORGANIZATION_FIELDS,
-            ),
-            "proposals": _by_name(
-                Proposal.objects.filter(merged_into__isnull=True), "title", q, *PROPOSAL_FIELDS
-            ),
-            "events": Rows(events),
-        }
-    )
-
-
 def _search_all(q: str) -> SearchResults:
     query = SearchQuery(q, search_type="websearch", config="english")
-    groups = _name_groups(q)
-    events = _ranked(groups["events"], "similarity", "name")
-    for row in events:  # JSON carries dates as ISO strings
-        row["start_date"] = row["start_date"] and datetime.date.fromisoformat(row["start_date"])
+    groups = global_search_module.record_groups(q)
     statements = list(
         Statement.objects.filter(search_vector=query)
         .select_related("speaker")
@@ -606,20 +515,4 @@ def _search_all(q: str) -> SearchResults:
         .only("id", "title", "publisher", "published_at", "fetched_at")
         .order_by(F("published_at").desc(nulls_last=True), "-id")[:SEARCH_GROUP_SIZE]
     )
-    ranked = ("word_similarity", "similarity")
-    return SearchResults(
-        q,
-        _records(Proposal, _ranked(groups["proposals"], *ranked, "title"), PROPOSAL_FIELDS),
-        _records(
-            Country,
-            _ranked(groups["countries"], "exact", *ranked, "name"),
-            COUNTRY_FIELDS,
-        ),
-        _records(Person, _ranked(groups["people"], *ranked, "name"), PERSON_FIELDS),
-        _records(
-            Organization, _ranked(groups["organizations"], *ranked, "name"), ORGANIZATION_FIELDS
-        ),
-        _records(Event, events, EVENT_FIELDS),
-        statements,
-        documents,
-    )
+    return SearchResults(q, groups, statements, documents)

@@ -195,6 +195,10 @@ class Organization(SluggedModel):
             # (extract.candidates._first_named).
             models.Index(Upper("name"), name="organization_name_upper"),
             GinIndex(fields=["aliases"], name="organization_aliases"),
+            # Global search: the name and description by their words.
+            GinIndex(
+                SearchVector("name", "description", config="english"), name="organization_text"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -225,6 +229,8 @@ class Person(SluggedModel):
             # Extraction links a speaker's name to its record (extract.candidates._first_named).
             models.Index(Upper("name"), name="person_name_upper"),
             GinIndex(fields=["aliases"], name="person_aliases"),
+            # Global search: the name and description by their words.
+            GinIndex(SearchVector("name", "description", config="english"), name="person_text"),
         ]
 
     def __str__(self) -> str:
@@ -271,6 +277,8 @@ class Role(models.Model):
                 name="role_dates_ordered",
             ),
         ]
+        # Global search: people by the words of their role titles.
+        indexes = [GinIndex(SearchVector("title", config="english"), name="role_text")]
 
     def __str__(self) -> str:
         where = self.organization or self.country
@@ -304,6 +312,15 @@ class Event(SluggedModel):
                 | Q(end_date__gte=F("start_date")),
                 name="event_dates_ordered",
             ),
+        ]
+        # Global search: events by the words of their names and descriptions.
+        indexes = [
+            GinIndex(
+                SearchVector(
+                    "name", "short_name", "city", "theme", "description", config="english"
+                ),
+                name="event_text",
+            )
         ]
 
     def __str__(self) -> str:
@@ -339,6 +356,10 @@ class EventFigure(models.Model):
         ordering = ["event", "id"]
         constraints = [
             models.UniqueConstraint(fields=["event", "label"], name="eventfigure_natural_key")
+        ]
+        # Global search: figures by the words of what they count and their notes.
+        indexes = [
+            GinIndex(SearchVector("label", "note", config="english"), name="eventfigure_text")
         ]
 
     def __str__(self) -> str:
@@ -402,6 +423,12 @@ class Proposal(SluggedModel):
             models.Index(fields=["kind", "status"], name="proposal_kind_status"),
             # Typo-tolerant global search: trigram word similarity on the title.
             GinIndex(fields=["title"], name="proposal_title_trgm", opclasses=["gin_trgm_ops"]),
+            # Global search: aliases equal to the query, and the words of the summary.
+            GinIndex(fields=["aliases"], name="proposal_aliases"),
+            GinIndex(
+                SearchVector("title", "summary", "proposed_headquarters", config="english"),
+                name="proposal_text",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -432,6 +459,10 @@ class ActionPlanItem(models.Model):
         ordering = ["proposal", "position"]
         constraints = [
             models.UniqueConstraint(fields=["proposal", "position"], name="actionplanitem_position")
+        ]
+        # Global search: measures by the words of their headings and texts.
+        indexes = [
+            GinIndex(SearchVector("heading", "text", config="english"), name="actionplanitem_text")
         ]
 
     def __str__(self) -> str:
@@ -536,7 +567,11 @@ class Participation(models.Model):
             ),
         ]
         # Country pages list a country's participations.
-        indexes = [models.Index(fields=["country", "role"], name="participation_country_role")]
+        indexes = [
+            models.Index(fields=["country", "role"], name="participation_country_role"),
+            # Global search: participations by the words of their notes.
+            GinIndex(SearchVector("note", config="english"), name="participation_text"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.participant} — {self.get_role_display()} — {self.subject}"
@@ -859,7 +894,17 @@ class Evidence(models.Model):
             ),
         ]
         # "Where does this come from?" for one record.
-        indexes = [models.Index(fields=["content_type", "object_id"], name="evidence_record")]
+        indexes = [
+            models.Index(fields=["content_type", "object_id"], name="evidence_record"),
+            # Global search: records of one kind by the words of their evidence sentences
+            # (btree_gin's content_type_id first: the index intersects the kind and the
+            # words, so the sentences of the million statements are never read).
+            GinIndex(
+                F("content_type"),
+                SearchVector("excerpt", config="english"),
+                name="evidence_text",
+            ),
+        ]
 
     def __str__(self) -> str:
         span = f"{self.document_id}[{self.start}:{self.end}]"
