@@ -27,7 +27,6 @@ from governance.models import (
     Evidence,
     Participation,
     ParticipationQuerySet,
-    Person,
     Proposal,
     Source,
     Statement,
