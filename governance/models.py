@@ -497,14 +497,14 @@ class Participation(models.Model):
     def __str__(self) -> str:
         return f"{self.participant} — {self.get_role_display()} — {self.subject}"
 
-    def get_absolute_url(self) -> str:
-        subject = self.subject
-        return subject.get_absolute_url() if subject else "/"
-
     def save(self, *args: Any, **kwargs: Any) -> None:
         event = self.event if self.date is None and self.event_id else None
         self.date_start, self.date_end = effective_dates(self.date, event)
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        subject = self.subject
+        return subject.get_absolute_url() if subject else "/"
 
     @property
     def own_date(self) -> Any:
@@ -627,13 +627,16 @@ class Statement(models.Model):
         self.date_start, self.date_end = effective_dates(self.said_on, event)
         super().save(*args, **kwargs)
 
+    def get_absolute_url(self) -> str:
+        return reverse("governance:statement_detail", args=[self.pk])
+
     @property
     def own_date(self) -> Any:
         return self.said_on
 
     @property
     def date_basis(self) -> str:
-        """"own" (said_on), "event" (the event's dates) or "" (undated)."""
+        """ "own" (said_on), "event" (the event's dates) or "" (undated)."""
         return date_basis(self.said_on, self.date_start)
 
     @property
@@ -644,9 +647,6 @@ class Statement(models.Model):
     def check_quotation(self, evidence: list[str]) -> None:
         """Raise QuotationError unless every quoted run is verbatim in `evidence`."""
         quotation.check(self.kind, self.text, self.quoted, evidence)
-
-    def get_absolute_url(self) -> str:
-        return reverse("governance:statement_detail", args=[self.pk])
 
     @staticmethod
     def make_fingerprint(speaker_id: int | None, said_on: Any, kind: str, text: str) -> str:

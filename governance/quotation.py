@@ -1,5 +1,5 @@
 # Curly quotation marks are this module's subject, not typos.
-# ruff: noqa: RUF001, RUF002, RUF003
+# ruff: noqa: RUF003
 """How a statement's words are quoted: the one place that knows the rule.
 
 - A direct quote's text is the speaker's words, verbatim: the whole text is one quoted
@@ -32,7 +32,7 @@ REMARKS = "remarks"
 OPEN, CLOSE = "“", "”"
 # Double quotation marks of any style, and an opening single mark. The closing single
 # mark and the straight apostrophe are left out: "China’s" is not a quotation.
-QUOTE_MARKS = "“”\"„‟«»‘"
+QUOTE_MARKS = '“”"„‟«»‘'
 # A run written between marks, in a text given with its marks (a curator's edit, an
 # extracted paraphrase): “…”, "…", ‘…’, «…».
 _MARKED_RUN = re.compile(r"“([^“”]+)”|\"([^\"]+)\"|‘([^‘’]+)’|«\s*([^«»]+?)\s*»|„([^„“”]+)[“”]")
@@ -169,8 +169,7 @@ def check(kind: str, text: str, quoted: Sequence[str], evidence: Iterable[str]) 
     for run in runs:
         if not any(run in excerpt for excerpt in excerpts):
             raise QuotationError(
-                f"The quoted words {run[:80]!r} do not occur verbatim in the statement's "
-                "evidence."
+                f"The quoted words {run[:80]!r} do not occur verbatim in the statement's evidence."
             )
 
 

@@ -45,7 +45,7 @@ FACET_SIZE = 10  # values shown per facet, besides the ones already selected
 # Statements a facet counts at most: the latest added of its filter set (newest ids).
 FACET_SCAN = 10_000
 # ts_headline marks matches with these; the text is escaped before they become <mark>.
-_HL_START, _HL_STOP = "\x02", "\x03"
+HL_START, HL_STOP = "\x02", "\x03"
 
 SORTS = {"date": "Newest first", "oldest": "Oldest first", "relevance": "Best match"}
 
@@ -360,8 +360,8 @@ def statement_page(filters: StatementFilters) -> StatementPage:
                 "text",
                 query,
                 config="english",
-                start_sel=_HL_START,
-                stop_sel=_HL_STOP,
+                start_sel=HL_START,
+                stop_sel=HL_STOP,
                 highlight_all=True,
             )
         )
@@ -373,15 +373,13 @@ def statement_page(filters: StatementFilters) -> StatementPage:
     offset = (filters.page - 1) * PAGE_SIZE
     rows = list(qs[offset : offset + PAGE_SIZE + 1])
     statements = rows[:PAGE_SIZE]
-    for statement in statements:
-        statement.highlighted = highlight(getattr(statement, "headline", None) or statement.text)
     return StatementPage(statements, total, capped, filters.page, len(rows) > PAGE_SIZE)
 
 
 def highlight(marked: str) -> SafeString:
     """Escape text from ts_headline, then turn its match markers into <mark>."""
     escaped = escape(marked)
-    return mark_safe(escaped.replace(_HL_START, "<mark>").replace(_HL_STOP, "</mark>"))
+    return mark_safe(escaped.replace(HL_START, "<mark>").replace(HL_STOP, "</mark>"))
 
 
 def browse_statements(filters: StatementFilters) -> dict[str, Any]:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.utils.dateformat import format as date_format
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
-from governance.search import COUNT_CAP
+from governance import dating, quotation
+from governance.models import Statement
+from governance.search import COUNT_CAP, HL_START, HL_STOP
 
 register = template.Library()
 
@@ -16,3 +23,38 @@ def capped(count: int, capped: bool | None = None) -> str:
     if capped or (capped is None and count > COUNT_CAP):
         return f"{intcomma(COUNT_CAP)}+"
     return intcomma(count)
+
+
+@register.filter
+def statement_text(statement: Statement, limit: int | None = None) -> SafeString:
+    """A statement's words as HTML, quotation marks around its quoted runs only (the rule
+    is governance/quotation.py's), with search matches marked when the row carries a
+    `headline` from the statements browser. `limit` cuts long text."""
+    return quotation.display_html(
+        statement.kind,
+        statement.text,
+        statement.quoted,
+        marked=getattr(statement, "headline", None),
+        start_sel=HL_START,
+        stop_sel=HL_STOP,
+        limit=int(limit) if limit else None,
+    )
+
+
+@register.filter
+def when(record: Any, own_format: str = "j M Y") -> SafeString:
+    """A statement's or participation row's date: its own, or the event's dates marked as
+    inferred from the event, or "Undated"."""
+    own = record.own_date
+    if own is not None:
+        return format_html(
+            '<time datetime="{}">{}</time>', own.isoformat(), date_format(own, own_format)
+        )
+    if span := dating.inferred(record):
+        return format_html(
+            '<time datetime="{}" class="inferred">{}</time><span class="inferred">, {}</span>',
+            dating.iso_interval(record),
+            dating.range_label(*span),
+            dating.FROM_THE_EVENT,
+        )
+    return format_html('<span class="undated">{}</span>', "Undated")
