@@ -420,6 +420,8 @@ def describe_filters(filters: search.StatementFilters) -> str:
         parts.append(f"from {filters.date_from:%Y-%m-%d}")
     if filters.date_to:
         parts.append(f"to {filters.date_to:%Y-%m-%d}")
+    if filters.dates == "own":
+        parts.append("own dates only")
     return ", ".join(parts)
 
 
@@ -436,6 +438,8 @@ def filters_query(filters: search.StatementFilters) -> str:
         pairs.append(("from", filters.date_from.isoformat()))
     if filters.date_to:
         pairs.append(("to", filters.date_to.isoformat()))
+    if filters.dates:
+        pairs.append(("dates", filters.dates))
     return urlencode(pairs)
 
 
