@@ -22,7 +22,7 @@ from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from governance import count_cache
+from governance import count_cache, quotation
 from governance.extract.types import EventFound, Extraction, ParaphraseFound
 from governance.models import (
     Candidate,
@@ -400,10 +400,15 @@ def _candidates(
         yield make(Candidate.Kind.QUOTE, quote.start, quote.end, payload, existing)
     for para in extraction.paraphrases:
         speaker = people.get(para.speaker)
+        # Reported speech holding the speaker's words in quotation marks is a partial
+        # quote: the marks come out of the text, the words they held are its quoted runs
+        # (each verbatim in the span), as accepting files it (review._quotation).
+        text, quoted = quotation.split_marked(para.text)
         payload = {
             "speaker": para.speaker,
-            "text": para.text,
-            "kind": "paraphrase",
+            "text": text,
+            "kind": "partial" if quoted else "paraphrase",
+            "quoted": quoted,
             "verb": para.verb,
             "speaker_id": speaker.pk if speaker else None,
         }
