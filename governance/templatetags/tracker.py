@@ -58,3 +58,17 @@ def when(record: Any, own_format: str = "j M Y") -> SafeString:
             dating.FROM_THE_EVENT,
         )
     return format_html('<span class="undated">{}</span>', "Undated")
+
+
+@register.filter
+def statement_plain(statement: Statement, limit: int | None = None) -> str:
+    """`statement_text` as plain text (emails): the same marks, no markup."""
+    return quotation.display_text(
+        statement.kind, statement.text, statement.quoted, limit=int(limit) if limit else None
+    )
+
+
+@register.filter
+def when_plain(record: Any) -> str:
+    """`when` as plain text: "26 Jul 2025", "26–28 Jul 2025, from the event", "Undated"."""
+    return dating.date_label(record)
