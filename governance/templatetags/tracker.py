@@ -70,5 +70,5 @@ def statement_plain(statement: Statement, limit: int | None = None) -> str:
 
 @register.filter
 def when_plain(record: Any) -> str:
-    """`when` as plain text: "26 Jul 2025", "26–28 Jul 2025, from the event", "Undated"."""
+    """`when` as plain text: "26 Jul 2025", "26-28 Jul 2025, from the event", "Undated"."""
     return dating.date_label(record)
