@@ -409,10 +409,10 @@ def _candidates(
         # Reported speech holding the speaker's words in quotation marks is a partial
         # quote: the marks come out of the text, the words they held are its quoted runs
         # (each verbatim in the span), as accepting files it (review._quotation).
-        text, quoted = quotation.split_marked(para.text)
+        words, quoted = quotation.split_marked(para.text)
         payload = {
             "speaker": para.speaker,
-            "text": text,
+            "text": words,
             "kind": "partial" if quoted else "paraphrase",
             "quoted": quoted,
             "verb": para.verb,

@@ -329,3 +329,106 @@ def test_display_rules() -> None:
         "Warned of an exclusive game and a race.",
         ["an exclusive game", "a race"],
     )
+
+
+# --- Extraction and review agree on the kind --------------------------------------------
+
+QUOTED_PHRASE = (
+    "Li Qiang spoke in Shanghai on Saturday.\n"
+    "Chinese Premier Li Qiang emphasized the need for a unified international approach to "
+    "regulating AI, warning against AI becoming “the exclusive game of a few countries and "
+    "companies”.\n"
+)
+
+
+def test_reported_speech_with_a_quoted_phrase_is_filed_and_accepted_as_a_partial_quote(
+    django_user_model: Any,
+) -> None:
+    from governance import review
+    from governance.extract.candidates import write_candidates
+    from governance.extract.pipeline import extract
+    from governance.extract.types import Extraction, ParaphraseFound
+    from tests import factories
+
+    curator = django_user_model.objects.create_user("ada", password="x")
+    document = factories.DocumentFactory(text=QUOTED_PHRASE)
+    write_candidates(document, extract(QUOTED_PHRASE))
+    quotes = models.Candidate.objects.filter(document=document, kind="quote")
+    kinds = {c.payload["kind"] for c in quotes}
+    assert kinds == {"partial"}, [c.payload for c in quotes]  # never "paraphrase" here
+    # Reported speech holding the words, when the paraphrase rules file it, is one too: its
+    # marks come out of the text and the words they held are the quoted runs.
+    sentence = QUOTED_PHRASE.splitlines()[1]
+    start = QUOTED_PHRASE.index("emphasized")
+    end = QUOTED_PHRASE.index(sentence) + len(sentence) - 1
+    found = ParaphraseFound("Li Qiang", QUOTED_PHRASE[start:end], start, end, "emphasized")
+    write_candidates(document, Extraction(paraphrases=[found]))
+    (para,) = models.Candidate.objects.filter(document=document, extractor__startswith="para")
+    assert para.payload["kind"] == "partial"
+    assert para.payload["quoted"] == ["the exclusive game of a few countries and companies"]
+    quotes = models.Candidate.objects.filter(document=document, kind="quote")
+    for candidate in quotes:
+        # The payload's text carries no mark; its quoted words are verbatim in the span.
+        assert not MARKS & set(candidate.payload["text"])
+        span = document.text[candidate.start : candidate.end]
+        review.accept(candidate.pk, user=curator)
+        candidate.refresh_from_db()
+        statement = models.Statement.objects.get(pk=candidate.record_id)
+        assert statement.kind == "partial_quote"
+        assert statement.quoted and all(run in span for run in statement.quoted)
+        assert not MARKS & set(statement.text)
+        assert "“the exclusive game of a few countries and companies”" in statement.display_text
+
+
+def test_accepting_a_misquote_is_refused_and_stores_nothing(django_user_model: Any) -> None:
+    from governance import review
+    from tests import factories
+
+    curator = django_user_model.objects.create_user("ada", password="x")
+    text = "Ada Vale said the forum should meet every year."
+    document = factories.DocumentFactory(text=text)
+    start = text.index("the forum")
+    candidate = models.Candidate.objects.create(
+        document=document,
+        kind="quote",
+        payload={"speaker": "Ada Vale", "text": text[start:-1], "kind": "paraphrase"},
+        start=start,
+        end=len(text) - 1,
+        excerpt=text[start:-1],
+        confidence=0.6,
+        extractor="paraphrase-test",
+    )
+    before = models.Person.objects.count()
+    for edits, message in [
+        ({"kind": "direct_quote", "text": "The forum must meet every year"}, "verbatim"),
+        ({"kind": "partial_quote", "quoted": "meet every single year"}, "not in the statement"),
+        (
+            {
+                "kind": "partial_quote",
+                "text": "Wants it to meet every month.",
+                "quoted": "every month",
+            },
+            "verbatim",
+        ),
+        ({"kind": "paraphrase", "text": "Said the forum should “meet yearly”."}, "verbatim"),
+        ({"kind": "remarks", "text": "Spoke of a “yearly forum”."}, "never inside"),
+    ]:
+        with pytest.raises(review.ReviewError, match=message):
+            review.accept(candidate.pk, user=curator, edits=edits)
+        assert not models.Statement.objects.exists()
+        assert models.Person.objects.count() == before
+        candidate.refresh_from_db()
+        assert candidate.status == models.Candidate.Status.PENDING
+    # A curator's partial quote whose words are in the span is filed, marks around them only.
+    review.accept(
+        candidate.pk,
+        user=curator,
+        edits={"kind": "partial_quote", "text": "Wants the forum to “meet every year”."},
+    )
+    statement = models.Statement.objects.get()
+    assert (statement.kind, statement.text, statement.quoted) == (
+        "partial_quote",
+        "Wants the forum to meet every year.",
+        ["meet every year"],
+    )
+    assert statement.display_text == "Wants the forum to “meet every year”."
