@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Model
 from django.utils import timezone
+from django.utils.text import Truncator
 
-from governance import quotation
 from governance.models import (
     Country,
     Document,
@@ -132,7 +132,9 @@ def citation_for(record: Model, accessed: datetime.date | None = None) -> Citati
             return Citation("event", record.slug, record.name, url, accessed, record.start_date)
         case Statement():
             speaker = record.speaker.name if record.speaker else ""
-            title = quotation.display_text(record.kind, record.text, record.quoted, limit=100)
+            # The stored words, without quotation marks: a title in marks would quote a
+            # paraphrase; the marks of a quote are the statement page's to show.
+            title = Truncator(record.text).chars(100)
             return Citation(
                 "statement", str(record.pk), title, url, accessed, record.said_on, speaker
             )
