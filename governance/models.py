@@ -644,6 +644,28 @@ class Statement(models.Model):
         """The words as shown everywhere: quotation marks around the quoted runs only."""
         return quotation.display_text(self.kind, self.text, self.quoted)
 
+    def clean(self) -> None:
+        """What can be checked without the evidence (the admin's form): no quotation mark
+        in a paraphrase or outside a partial quote's runs, runs that are in the text. The
+        runs' presence in the evidence is checked where evidence is given (seed, review)."""
+        spans_ok = True
+        if self.kind == self.Kind.PARTIAL_QUOTE:
+            try:
+                spans = quotation.run_spans(self.text, self.quoted)
+            except quotation.QuotationError as exc:
+                raise ValidationError({"quoted": str(exc)}) from exc
+            outside = "".join(self.text[a:b] for a, b in quotation.gaps(spans, len(self.text)))
+            spans_ok = not quotation.has_quote_mark(outside) and bool(self.quoted)
+        elif self.kind in (self.Kind.PARAPHRASE, self.Kind.REMARKS):
+            spans_ok = not quotation.has_quote_mark(self.text) and not self.quoted
+        if not spans_ok:
+            raise ValidationError(
+                {
+                    "text": "Quotation marks are added when shown: a paraphrase or remarks "
+                    "holds none; a partial quote lists its quoted words (without marks)."
+                }
+            )
+
     def check_quotation(self, evidence: list[str]) -> None:
         """Raise QuotationError unless every quoted run is verbatim in `evidence`."""
         quotation.check(self.kind, self.text, self.quoted, evidence)

@@ -156,7 +156,7 @@ def check(kind: str, text: str, quoted: Sequence[str], evidence: Iterable[str]) 
             raise QuotationError("A partial quote names the words it quotes.")
         runs = list(quoted)
         spans = run_spans(text, runs)
-        outside = "".join(text[a:b] for a, b in _gaps(spans, len(text)))
+        outside = "".join(text[a:b] for a, b in gaps(spans, len(text)))
         if has_quote_mark(outside):
             raise QuotationError(
                 "Quotation marks belong to the display, not the text: write the quoted "
@@ -176,13 +176,14 @@ def check(kind: str, text: str, quoted: Sequence[str], evidence: Iterable[str]) 
 # --- internals ---------------------------------------------------------------------
 
 
-def _gaps(spans: list[tuple[int, int]], length: int) -> list[tuple[int, int]]:
-    gaps, pos = [], 0
+def gaps(spans: list[tuple[int, int]], length: int) -> list[tuple[int, int]]:
+    """The stretches of a text of `length` between the (ordered) spans."""
+    out, pos = [], 0
     for start, end in spans:
-        gaps.append((pos, start))
+        out.append((pos, start))
         pos = end
-    gaps.append((pos, length))
-    return gaps
+    out.append((pos, length))
+    return out
 
 
 def _parts(

@@ -3,7 +3,8 @@
 - `Statement.quoted`: a partial quote's quoted runs. Existing rows are filed honestly:
   a partial quote whose text is verbatim in its evidence quotes all of it; a paraphrase
   whose text put quotation marks around words of its evidence becomes a partial quote
-  with those words as runs and the marks taken out of its text; a direct quote that is
+  with those words as runs and the marks taken out of its text (marks around words the
+  evidence does not have are taken out, and it stays a paraphrase); a direct quote that is
   verbatim in its evidence but for a final full stop loses the stop.
 - `date_start`/`date_end` on statements and participation rows: the own date, or the
   event's dates for an undated row at a dated event. Triggers keep them, on insert and
@@ -142,8 +143,10 @@ def file_quotes_honestly(apps: Any, schema_editor: Any) -> None:
         try:
             quotation.check("partial_quote", text, runs, excerpts(statement))
         except quotation.QuotationError:
-            continue  # a curator's to look at; shown without marks around anything
-        statement.kind, statement.text, statement.quoted = "partial_quote", text, runs
+            # Marks around words the evidence does not have: they go, it stays a paraphrase.
+            statement.text = text
+        else:
+            statement.kind, statement.text, statement.quoted = "partial_quote", text, runs
         refile(statement)
     candidates = Statement.objects.filter(kind="direct_quote", text__regex=r"[.,]$")
     with schema_editor.connection.cursor() as cursor:

@@ -432,3 +432,73 @@ def test_accepting_a_misquote_is_refused_and_stores_nothing(django_user_model: A
         ["meet every year"],
     )
     assert statement.display_text == "Wants the forum to “meet every year”."
+
+
+def test_the_migration_files_existing_statements_honestly() -> None:
+    """Migration 0017 on rows written before quoted runs existed: a paraphrase with marks
+    around words of its evidence becomes a partial quote, marks out of its text; one whose
+    marked words are not in its evidence loses the marks; a partial quote of the
+    quoted words alone quotes all of it; a direct quote loses a full stop its source lacks."""
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    from tests import factories
+    from tests.governance.ui_data import add_evidence
+
+    migration = import_module("governance.migrations.0017_quotes_and_inferred_dates")
+    text = (
+        "Li warned against AI becoming the exclusive game of a few countries. "
+        "“We share,” Li said. Others called it long overdue."
+    )
+    document = factories.DocumentFactory(text=text)
+    speaker = factories.PersonFactory()
+
+    def old(kind: str, words: str, evidence: str) -> models.Statement:
+        statement = models.Statement.objects.create(speaker=speaker, kind=kind, text=words)
+        add_evidence(statement, document, evidence)
+        return statement
+
+    marked = old(
+        "paraphrase",
+        "Warned against AI becoming “the exclusive game of a few countries”.",
+        text[: text.index(".") + 1],
+    )
+    unverified = old("paraphrase", "Said “we share everything”.", "“We share,” Li said.")
+    partial = old("partial_quote", "long overdue", "long overdue")
+    direct = old("direct_quote", "We share.", "We share")
+    migration.file_quotes_honestly(apps, SimpleNamespace(connection=connection))
+    for statement in (marked, unverified, partial, direct):
+        statement.refresh_from_db()
+    assert (marked.kind, marked.text, marked.quoted) == (
+        "partial_quote",
+        "Warned against AI becoming the exclusive game of a few countries.",
+        ["the exclusive game of a few countries"],
+    )
+    assert marked.fingerprint == models.Statement.make_fingerprint(
+        speaker.pk, None, "partial_quote", marked.text
+    )
+    assert (unverified.kind, unverified.text) == ("paraphrase", "Said we share everything.")
+    assert partial.quoted == ["long overdue"]
+    assert direct.text == "We share"
+
+
+def test_the_admin_form_checks_what_it_can_without_evidence() -> None:
+    from django.core.exceptions import ValidationError
+
+    def clean(**fields: Any) -> None:
+        models.Statement(**fields).clean()
+
+    clean(kind="paraphrase", text="Said it would act.")
+    clean(kind="partial_quote", text="Called it long overdue.", quoted=["long overdue"])
+    for fields in (
+        {"kind": "paraphrase", "text": "Said it was “long overdue”."},
+        {"kind": "remarks", "text": "Spoke.", "quoted": ["Spoke"]},
+        {"kind": "partial_quote", "text": "Called it long overdue.", "quoted": []},
+        {"kind": "partial_quote", "text": "Called it “long overdue”.", "quoted": ["long overdue"]},
+        {"kind": "partial_quote", "text": "Called it long overdue.", "quoted": ["a step"]},
+    ):
+        with pytest.raises(ValidationError):
+            clean(**fields)
