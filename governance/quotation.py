@@ -207,7 +207,11 @@ def _parts(
         if left <= 0:
             break
         if len(part) > left:
-            cut.append((part[:left].rstrip() + "…", q))
+            # At a word boundary when there is one: a quoted run cut mid-word misquotes.
+            kept = part[:left]
+            if " " in kept.strip() and not part[left].isspace():
+                kept = kept.rsplit(" ", 1)[0]
+            cut.append((kept.rstrip() + "…", q))
             break
         cut.append((part, q))
         left -= len(part)

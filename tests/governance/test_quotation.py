@@ -315,7 +315,7 @@ def test_display_rules() -> None:
     assert quotation.display_text("partial_quote", text, ["not there"]) == text
     # Cut short: the open quote is closed, the cut marked.
     cut = quotation.display_text("partial_quote", text, runs, limit=20)
-    assert cut == "Called it “a good fi…”"
+    assert cut == "Called it “a good…”"
     # Search highlights survive inside and outside the quoted runs, escaped.
     marked = "Called it a \x02good\x03 first step and long \x02overdue\x03."
     shown = quotation.display_html(
