@@ -7,8 +7,10 @@ review queue proper is a later, dedicated page; this is the raw admin.
 from __future__ import annotations
 
 import kombu.exceptions
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.contenttypes.admin import GenericTabularInline
+from django.contrib.postgres.forms import SimpleArrayField
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest
 from django.urls import reverse
@@ -164,8 +166,27 @@ class ParticipationAdmin(SimpleHistoryAdmin):
     inlines = [EvidenceInline]
 
 
+class StatementForm(forms.ModelForm):
+    # One quoted run per line: a run may hold commas, the default separator.
+    quoted = SimpleArrayField(
+        forms.CharField(),
+        delimiter="\n",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="A partial quote's quoted words, one run per line, without quotation marks",
+    )
+
+    class Meta:
+        model = models.Statement
+        fields = "__all__"  # noqa: DJ007 - the admin shows every editable field
+
+    def clean_quoted(self) -> list[str]:
+        return [run.strip() for run in self.cleaned_data["quoted"] if run.strip()]
+
+
 @admin.register(models.Statement)
 class StatementAdmin(SimpleHistoryAdmin):
+    form = StatementForm
     list_display = ("__str__", "kind", "speaker", "said_on", "event")
     list_filter = ("kind", "said_on", "event", "proposals")
     search_fields = ("text", "speaker__name")

@@ -132,6 +132,8 @@ def citation_for(record: Model, accessed: datetime.date | None = None) -> Citati
             return Citation("event", record.slug, record.name, url, accessed, record.start_date)
         case Statement():
             speaker = record.speaker.name if record.speaker else ""
+            # The stored words, without quotation marks: a title in marks would quote a
+            # paraphrase; the marks of a quote are the statement page's to show.
             title = Truncator(record.text).chars(100)
             return Citation(
                 "statement", str(record.pk), title, url, accessed, record.said_on, speaker

@@ -39,6 +39,7 @@ from django.db.models import QuerySet
 from django.db.models.functions import Length
 from django.utils import timezone
 
+from governance import quotation
 from governance.models import (
     ActionPlanItem,
     Country,
@@ -53,6 +54,7 @@ from governance.models import (
     Proposal,
     Role,
     Statement,
+    date_basis,
 )
 
 logger = logging.getLogger(__name__)
@@ -69,8 +71,8 @@ FORMAT_VERSION = 1
 class Column:
     name: str
     description: str
-    # An ORM lookup read with values_list; or None, and `derive` makes the value from the
-    # row (keyed by lookup).
+    # An ORM lookup read with values_list; `derive`, when set, makes the value from the
+    # row (keyed by lookup) instead.
     lookup: str | None = None
     derive: Callable[[dict[str, Any]], Any] | None = None
 
@@ -99,6 +101,36 @@ def _url(pattern: str) -> Column:
 
 def _one_of(choices: type[models.TextChoices]) -> str:
     return "One of: " + ", ".join(choices.values)
+
+
+STATEMENT_TEXT = (
+    "The words, never with quotation marks the source does not have: verbatim for a "
+    "direct quote, reported speech holding the quoted words for a partial quote, "
+    "otherwise what was said"
+)
+QUOTED = (
+    "A partial quote's quoted words (JSON array of strings, in order), each verbatim in the "
+    "evidence; [] for other kinds (a direct quote is quoted whole)"
+)
+DISPLAY_TEXT = (
+    "The text as the tracker shows it: quotation marks around the quoted words only, "
+    "never around a paraphrase"
+)
+DATE_BASIS = (
+    "own: dated by its own date; event: undated, shown with the dates of the event it was "
+    "reported at (date_inferred_start/end); empty: undated"
+)
+
+
+def _inferred(name: str, lookup: str, own: str, which: str) -> Column:
+    """The event's first or last day, for a row without its own date (else empty)."""
+    return Column(
+        name,
+        f"Undated, at an event with known dates: the event's {which} (YYYY-MM-DD), "
+        "inferred from the event",
+        lookup,
+        lambda row: None if row[own] is not None else row[lookup],
+    )
 
 
 MERGED = "Set when this record was a duplicate merged into that id (its page redirects there)"
@@ -178,7 +210,15 @@ TABLES: list[Table] = [
             _c("organization_id", "organizations.csv id, when the participant is one"),
             _c("person_id", "people.csv id, when the participant is a person"),
             _c("role", _one_of(Participation.Role)),
-            _c("date", "Date of the role (YYYY-MM-DD)"),
+            _c("date", "Date of the role (YYYY-MM-DD), its own date; empty if unknown"),
+            Column(
+                "date_basis",
+                DATE_BASIS,
+                None,
+                lambda row: date_basis(row["date"], row["date_start"]),
+            ),
+            _inferred("date_inferred_start", "date_start", "date", "first day"),
+            _inferred("date_inferred_end", "date_end", "date", "last day"),
             _c("note", "Curator's note"),
         ],
     ),
@@ -282,8 +322,23 @@ TABLES: list[Table] = [
                 "organization_id", "organizations.csv id spoken for", "on_behalf_of_organization_id"
             ),
             _c("kind", _one_of(Statement.Kind)),
-            _c("text", "The words: verbatim for quotes, otherwise what was said"),
-            _c("said_on", "Date said (YYYY-MM-DD)"),
+            _c("text", STATEMENT_TEXT),
+            Column("quoted", QUOTED, "quoted", lambda row: json.dumps(row["quoted"])),
+            Column(
+                "display_text",
+                DISPLAY_TEXT,
+                None,
+                lambda row: quotation.display_text(row["kind"], row["text"], row["quoted"]),
+            ),
+            _c("said_on", "Date said (YYYY-MM-DD), its own date; empty if unknown"),
+            Column(
+                "date_basis",
+                DATE_BASIS,
+                None,
+                lambda row: date_basis(row["said_on"], row["date_start"]),
+            ),
+            _inferred("date_inferred_start", "date_start", "said_on", "first day"),
+            _inferred("date_inferred_end", "date_end", "said_on", "last day"),
             _c("event_id", "events.csv id of the event it was said at"),
             _url("/statements/{id}/"),
         ],
@@ -400,7 +455,7 @@ def table_rows(table: Table) -> Iterator[list[Any]]:
         # Derived columns (URLs) read the row by lookup name.
         row = dict(zip(lookups, values, strict=True))
         yield [
-            _cell(row[c.lookup] if c.lookup else c.derive(row) if c.derive else None)
+            _cell(c.derive(row) if c.derive else row[c.lookup] if c.lookup else None)
             for c in table.columns
         ]
 

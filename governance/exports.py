@@ -42,6 +42,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, Strea
 from django.urls import reverse
 from django.utils import timezone
 
+from governance import quotation
 from governance.models import (
     Document,
     DocumentCountry,
@@ -49,6 +50,7 @@ from governance.models import (
     Participation,
     Proposal,
     Statement,
+    date_basis,
 )
 
 logger = logging.getLogger(__name__)
@@ -77,17 +79,50 @@ _SOURCE = {
     "evidence": "The sentence of that source supporting the record (its first evidence span)",
 }
 
+_INFERRED = {
+    "date_basis": (
+        "own: its own date; event: undated, shown with the dates of the event it was "
+        "reported at; empty: undated"
+    ),
+    "date_inferred_start": "When date_basis is event: the event's first day (YYYY-MM-DD)",
+    "date_inferred_end": "When date_basis is event: the event's last day (YYYY-MM-DD)",
+}
+
+
+def _inferred(own: datetime.date | None, start: datetime.date | None, end: Any) -> Row:
+    basis = date_basis(own, start)
+    return {
+        "date_basis": basis,
+        "date_inferred_start": _date(start) if basis == "event" else "",
+        "date_inferred_end": _date(end) if basis == "event" else "",
+    }
+
+
 STATEMENTS = ExportSpec(
     "statements",
     {
         "id": "The statement's id (stable; its page is /statements/<id>/)",
-        "said_on": "Date said (YYYY-MM-DD), empty if unknown",
+        "said_on": "Date said (YYYY-MM-DD), its own date; empty if unknown",
+        **_INFERRED,
         "kind": _one_of(Statement.Kind),
         "speaker": "The speaker's name, empty if unattributed",
         "speaker_role": "The speaker's role (title) when speaking",
         "country": "ISO alpha-2 code of the country the speaker spoke for",
         "event": "The event it was said at",
-        "text": "The words: verbatim for quotes, otherwise what was said",
+        "text": (
+            "The words, never with quotation marks the source does not have: verbatim for "
+            "a direct quote, reported speech holding the quoted words for a partial quote, "
+            "otherwise what was said"
+        ),
+        "display_text": (
+            "The text as the tracker shows it: quotation marks around the quoted words only "
+            "(a direct quote's whole text, a partial quote's quoted words), never around a "
+            "paraphrase"
+        ),
+        "quoted": (
+            "The words shown inside quotation marks, each verbatim in the source (CSV: one "
+            "per line; JSON: a list); empty for paraphrases and remarks"
+        ),
         **_SOURCE,
         "url": "The statement's page in the tracker",
     },
@@ -119,7 +154,8 @@ PARTICIPATION = ExportSpec(
         "participant": "The country's, organization's or person's name",
         "country": "ISO alpha-2 code when the participant is a country",
         "role": _one_of(Participation.Role),
-        "date": "Date of the role (YYYY-MM-DD), empty if unknown",
+        "date": "Date of the role (YYYY-MM-DD), its own date; empty if unknown",
+        **_INFERRED,
         "note": "Curator's note",
         **_SOURCE,
         "url": "The proposal's or event's page in the tracker",
@@ -234,19 +270,27 @@ def statement_rows(
         "on_behalf_of_country_id",
         "event__name",
         "text",
+        "quoted",
+        "date_start",
+        "date_end",
     )
     for chunk in _chunks(rows):
         evidence = _first_evidence(Statement, (r[0] for r in chunk), base_url)
-        for pk, said_on, kind, speaker, role, country, event, text in chunk:
+        for row in chunk:
+            pk, said_on, kind, speaker, role, country, event, text = row[:8]
+            quoted, start, end = row[8:]
             yield {
                 "id": pk,
                 "said_on": _date(said_on),
+                **_inferred(said_on, start, end),
                 "kind": kind,
                 "speaker": speaker or "",
                 "speaker_role": role or "",
                 "country": country or "",
                 "event": event or "",
                 "text": text,
+                "display_text": quotation.display_text(kind, text, quoted),
+                "quoted": quotation.display_runs(kind, text, quoted),
                 **evidence.get(str(pk), _NO_EVIDENCE),
                 "url": url(pk),
             }
@@ -317,12 +361,14 @@ def participation_rows(participations: QuerySet[Participation], base_url: str) -
         "role",
         "date",
         "note",
+        "date_start",
+        "date_end",
     )
     for chunk in _chunks(rows):
         evidence = _first_evidence(Participation, (r[0] for r in chunk), base_url)
         for row in chunk:
             pk, p_slug, p_title, e_slug, e_name, code, country, org, person = row[:9]
-            role, date, note = row[9:]
+            role, date, note, start, end = row[9:]
             yield {
                 "id": pk,
                 "subject_type": "proposal" if p_slug else "event",
@@ -334,6 +380,7 @@ def participation_rows(participations: QuerySet[Participation], base_url: str) -
                 "country": code or "",
                 "role": role,
                 "date": _date(date),
+                **_inferred(date, start, end),
                 "note": note,
                 **evidence.get(str(pk), _NO_EVIDENCE),
                 "url": proposal_url(p_slug) if p_slug else event_url(e_slug),
@@ -411,7 +458,11 @@ def csv_lines(rows: Iterable[Row], columns: Iterable[str]) -> Iterator[str]:
     writer = csv.DictWriter(_Echo(), fieldnames=list(columns))
     yield writer.writeheader()
     for row in rows:
-        yield writer.writerow(row)
+        # A list (a partial quote's quoted words) is one cell, an item per line: the
+        # words may hold any separator but a line break.
+        yield writer.writerow(
+            {k: "\n".join(v) if isinstance(v, list) else v for k, v in row.items()}
+        )
 
 
 def json_lines(rows: Iterable[Row]) -> Iterator[str]:

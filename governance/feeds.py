@@ -37,7 +37,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 from django.utils.xmlutils import SimplerXMLGenerator
 
-from governance import search
+from governance import dating, quotation, search
 from governance.citations import TRACKER_NAME
 from governance.models import (
     Country,
@@ -156,20 +156,24 @@ def _statement_entry(
     if s.on_behalf_of_country:
         who.append(f"for {s.on_behalf_of_country.name}")
     context = ", ".join(who)
-    if s.said_on:
-        context += f", {s.said_on:%-d %B %Y}"
+    if s.said_on or s.date_start:
+        context += f", {dating.date_label(s, 'j F Y')}"
     if s.event:
         context += f", at {s.event.name}"
+    # The words as everywhere else: marks around the quoted runs only (quotation.py).
+    words = quotation.display_html(s.kind, s.text, s.quoted)
     summary = format_html(
-        "<blockquote><p>{}</p></blockquote><p>{} ({})</p>{}",
-        s.text,
+        "<blockquote><p>{}</p></blockquote><p>{} ({})</p>{}"
+        if s.kind == Statement.Kind.DIRECT_QUOTE
+        else "<p>{}</p><p>{} ({})</p>{}",
+        words,
         context,
         s.get_kind_display().lower(),
         _source(evidence),
     )
     return Entry(
         id=tag_uri(f"statement:{s.pk}"),
-        title=f"{speaker}: “{Truncator(s.text).chars(100)}”",
+        title=f"{speaker}: {quotation.display_text(s.kind, s.text, s.quoted, limit=100)}",
         link=s.get_absolute_url(),
         summary=summary,
         published=published,
@@ -210,6 +214,9 @@ def participation_entries(where: Q, n: int = FEED_SIZE) -> list[Entry]:
         role = Participation.Role(h.role).label if h.role in Participation.Role.values else h.role
         verb = _VERBS.get(h.history_type, "changed")
         when = f" on {h.date:%-d %B %Y}" if h.date else ""
+        if not h.date and h.event and h.event.start_date:
+            span = dating.range_label(h.event.start_date, h.event.end_date or h.event.start_date)
+            when = f" ({span}, {dating.FROM_THE_EVENT})"
         text = f"{participant} — {role} — {subject}"
         summary = format_html(
             "<p>{} {} as {} of {}{}.</p>{}",
@@ -446,6 +453,8 @@ def describe_filters(filters: search.StatementFilters) -> str:
         parts.append(f"from {filters.date_from:%Y-%m-%d}")
     if filters.date_to:
         parts.append(f"to {filters.date_to:%Y-%m-%d}")
+    if filters.dates == "own":
+        parts.append("own dates only")
     return ", ".join(parts)
 
 
@@ -462,6 +471,8 @@ def filters_query(filters: search.StatementFilters) -> str:
         pairs.append(("from", filters.date_from.isoformat()))
     if filters.date_to:
         pairs.append(("to", filters.date_to.isoformat()))
+    if filters.dates:
+        pairs.append(("dates", filters.dates))
     return urlencode(pairs)
 
 

@@ -281,7 +281,8 @@ def participation_list(data: dict[str, Any]) -> QuerySet[Participation]:
     if role := data.get("role"):
         qs = qs.filter(role=role)
     if year := data.get("year"):
-        qs = qs.filter(date__year=year)
+        # Its own date's year, or for an undated row at a dated event, the event's.
+        qs = qs.filter(date_start__year=year)
     return qs.order_by(F("date").desc(nulls_last=True), "-id")
 
 
@@ -305,8 +306,8 @@ def participation_facet_choices() -> dict[str, Any]:
         .only("code", "name")
         .order_by("name"),
         "years": list(
-            Participation.objects.filter(date__isnull=False)
-            .annotate(y=ExtractYear("date"))
+            Participation.objects.filter(date_start__isnull=False)
+            .annotate(y=ExtractYear("date_start"))
             .values_list("y", flat=True)
             .distinct()
             .order_by("-y")

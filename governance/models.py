@@ -18,7 +18,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Upper
 from django.urls import reverse
 from django.utils import timezone
@@ -26,6 +26,7 @@ from django.utils.functional import cached_property
 from django.utils.text import slugify
 from simple_history.models import HistoricalRecords
 
+from governance import quotation
 from governance.ingest.errors import FailureReason
 from governance.sentences import Sentence, sentence_around
 
@@ -540,9 +541,14 @@ class Participation(models.Model):
     )
     role = models.CharField(max_length=12, choices=Role.choices)
     date = models.DateField(null=True, blank=True)
+    # When it happened as the lists filter it: `date`, or for an undated row at an event
+    # with known dates, the event's first and last day. Kept by the database (migration
+    # 0017's triggers, also when an event's dates change); never edited.
+    date_start = models.DateField(null=True, blank=True, editable=False)
+    date_end = models.DateField(null=True, blank=True, editable=False)
     note = models.CharField(max_length=300, blank=True)
     evidence = GenericRelation("Evidence", object_id_field="object_id")
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["date_start", "date_end"])
 
     objects = ParticipationQuerySet.as_manager()
 
@@ -576,9 +582,22 @@ class Participation(models.Model):
     def __str__(self) -> str:
         return f"{self.participant} — {self.get_role_display()} — {self.subject}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        event = self.event if self.date is None and self.event_id else None
+        self.date_start, self.date_end = effective_dates(self.date, event)
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         subject = self.subject
         return subject.get_absolute_url() if subject else "/"
+
+    @property
+    def own_date(self) -> Any:
+        return self.date
+
+    @property
+    def date_basis(self) -> str:
+        return date_basis(self.date, self.date_start)
 
     @property
     def subject(self) -> Proposal | Event | None:
@@ -618,8 +637,26 @@ class Statement(models.Model):
         related_name="statements",
     )
     kind = models.CharField(max_length=15, choices=Kind.choices)
-    text = models.TextField(help_text="A direct quote verbatim; otherwise what was said")
+    text = models.TextField(
+        help_text="A direct quote: the words, verbatim. A partial quote: reported speech "
+        "holding the quoted words. Otherwise what was said. Never with quotation marks "
+        "the source does not have."
+    )
+    # A partial quote's quoted runs: the words of `text` shown inside quotation marks, in
+    # order, each verbatim in the evidence (governance/quotation.py).
+    quoted = ArrayField(
+        models.TextField(),
+        default=list,
+        blank=True,
+        db_default=Value([], output_field=ArrayField(models.TextField())),
+        help_text="A partial quote: the words of the text that are quoted, one per line",
+    )
     said_on = models.DateField(null=True, blank=True)
+    # When it was said as the browser filters it: `said_on`, or for an undated statement
+    # made at an event with known dates, the event's first and last day. Kept by the
+    # database (migration 0017's triggers, also when an event's dates change).
+    date_start = models.DateField(null=True, blank=True, editable=False)
+    date_end = models.DateField(null=True, blank=True, editable=False)
     event = models.ForeignKey(
         Event, on_delete=models.SET_NULL, null=True, blank=True, related_name="statements"
     )
@@ -638,7 +675,8 @@ class Statement(models.Model):
         db_persist=True,
     )
     history = HistoricalRecords(
-        m2m_fields=[proposals, countries, organizations], excluded_fields=["search_vector"]
+        m2m_fields=[proposals, countries, organizations],
+        excluded_fields=["search_vector", "date_start", "date_end"],
     )
 
     class Meta:
@@ -656,6 +694,10 @@ class Statement(models.Model):
             GinIndex(fields=["search_vector"], name="statement_search"),
             models.Index(fields=["on_behalf_of_country", "said_on"], name="statement_country_date"),
             models.Index(fields=["kind", "said_on"], name="statement_kind_date"),
+            # The browser's year facet and date range, which count an undated statement of
+            # a dated event as made during the event.
+            models.Index(fields=["date_start"], name="statement_date_start"),
+            models.Index(fields=["date_end"], name="statement_date_end"),
         ]
 
     def __str__(self) -> str:
@@ -666,16 +708,74 @@ class Statement(models.Model):
         self.fingerprint = self.make_fingerprint(
             self.speaker_id, self.said_on, self.kind, self.text
         )
+        event = self.event if self.said_on is None and self.event_id else None
+        self.date_start, self.date_end = effective_dates(self.said_on, event)
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("governance:statement_detail", args=[self.pk])
+
+    @property
+    def own_date(self) -> Any:
+        return self.said_on
+
+    @property
+    def date_basis(self) -> str:
+        """ "own" (said_on), "event" (the event's dates) or "" (undated)."""
+        return date_basis(self.said_on, self.date_start)
+
+    @property
+    def display_text(self) -> str:
+        """The words as shown everywhere: quotation marks around the quoted runs only."""
+        return quotation.display_text(self.kind, self.text, self.quoted)
+
+    def clean(self) -> None:
+        """What can be checked without the evidence (the admin's form): no quotation mark
+        in a paraphrase or outside a partial quote's runs, runs that are in the text. The
+        runs' presence in the evidence is checked where evidence is given (seed, review)."""
+        spans_ok = True
+        if self.kind == self.Kind.PARTIAL_QUOTE:
+            try:
+                spans = quotation.run_spans(self.text, self.quoted)
+            except quotation.QuotationError as exc:
+                raise ValidationError({"quoted": str(exc)}) from exc
+            outside = "".join(self.text[a:b] for a, b in quotation.gaps(spans, len(self.text)))
+            spans_ok = not quotation.has_quote_mark(outside) and bool(self.quoted)
+        elif self.kind in (self.Kind.PARAPHRASE, self.Kind.REMARKS):
+            spans_ok = not quotation.has_quote_mark(self.text) and not self.quoted
+        if not spans_ok:
+            raise ValidationError(
+                {
+                    "text": "Quotation marks are added when shown: a paraphrase or remarks "
+                    "holds none; a partial quote lists its quoted words (without marks)."
+                }
+            )
+
+    def check_quotation(self, evidence: list[str]) -> None:
+        """Raise QuotationError unless every quoted run is verbatim in `evidence`."""
+        quotation.check(self.kind, self.text, self.quoted, evidence)
 
     @staticmethod
     def make_fingerprint(speaker_id: int | None, said_on: Any, kind: str, text: str) -> str:
         normalized = " ".join(text.split()).casefold()
         key = f"{speaker_id or ''}|{said_on or ''}|{kind}|{normalized}"
         return hashlib.sha256(key.encode()).hexdigest()
+
+
+def effective_dates(own: Any, event: Event | None) -> tuple[Any, Any]:
+    """(first, last) day a statement or participation row is dated to: its own date, or
+    an undated one's event's dates. The database triggers compute the same."""
+    if own is not None:
+        return own, own
+    if event is not None and event.start_date is not None:
+        return event.start_date, event.end_date or event.start_date
+    return None, None
+
+
+def date_basis(own: Any, start: Any) -> str:
+    if own is not None:
+        return "own"
+    return "event" if start is not None else ""
 
 
 # --- Ingestion --------------------------------------------------------------

@@ -31,6 +31,7 @@ from django.db.models import Q
 from django.db.models.deletion import Collector, ProtectedError, RestrictedError
 from django.utils import timezone
 
+from governance import quotation
 from governance.models import (
     ActionPlanItem,
     Candidate,
@@ -103,6 +104,7 @@ _FIELDS: dict[str, list[EditField]] = {
         EditField("speaker", "Speaker", "text", required=True, max_length=200),
         EditField("text", "Text", "textarea", required=True),
         EditField("kind", "Kind", "choice", list(Statement.Kind.choices), required=True),
+        EditField("quoted", "Quoted words (a partial quote's, one run per line)", "textarea"),
         EditField("said_on", "Said on", "date"),
     ],
     Kind.PROPOSAL: [
@@ -167,6 +169,7 @@ def edit_initial(candidate: Candidate) -> dict[str, Any]:
         initial["kind"] = _choice(payload.get("kind"), Organization.Kind, "other")
     elif kind == Kind.QUOTE:
         initial["kind"] = _statement_kind(payload.get("kind", ""))
+        initial["quoted"] = "\n".join(payload.get("quoted") or [])
         initial["said_on"] = payload.get("said_on") or published
     elif kind == Kind.PROPOSAL:
         text = payload.get("text", "")
@@ -667,15 +670,48 @@ def _speaker_role(person: Person) -> Role | None:
     return ranked[0] if ranked else None
 
 
+def _quotation(w: _Writer) -> tuple[str, str, list[str]]:
+    """(kind, text, quoted runs) of the statement to file, checked against the candidate's
+    span: every quoted run verbatim in it, no quotation mark outside a run. A text written
+    with marks around some words (an extracted paraphrase holding a quoted phrase, or a
+    curator's edit) is a partial quote: the marks come out of the text and the words they
+    held become its runs. A partial quote without runs (extraction files the quoted words
+    alone) quotes its whole text."""
+    values = w.values
+    kind, text = values["kind"], values["text"]
+    quoted = values.get("quoted") or []
+    if isinstance(quoted, str):
+        quoted = [line.strip() for line in quoted.splitlines() if line.strip()]
+    if kind in (Statement.Kind.PARAPHRASE, Statement.Kind.PARTIAL_QUOTE):
+        plain, runs = quotation.split_marked(text)
+        if runs:
+            kind, text, quoted = Statement.Kind.PARTIAL_QUOTE, plain, runs
+    if kind == Statement.Kind.PARTIAL_QUOTE and not quoted:
+        quoted = [text]
+    if kind != Statement.Kind.PARTIAL_QUOTE:
+        quoted = []
+    span = w.document.text[w.candidate.start : w.candidate.end]
+    try:
+        quotation.check(kind, text, quoted, [span])
+    except quotation.QuotationError as exc:
+        raise ReviewError(
+            f"Not filed: {exc}", field_errors={"text": [str(exc)], "quoted": [str(exc)]}
+        ) from exc
+    return kind, text, quoted
+
+
 def _accept_quote(w: _Writer) -> models.Model:
     values = w.values
-    kind, text, said_on = values["kind"], values["text"], values.get("said_on")
+    said_on = values.get("said_on")
     speaker_name = values["speaker"]
     edited = set(values.get("_edited", ()))
-    unchanged = not edited & {"text", "speaker", "kind", "said_on"} and "speaker" not in w.forced
+    unchanged = (
+        not edited & {"text", "speaker", "kind", "quoted", "said_on"} and "speaker" not in w.forced
+    )
     if unchanged and (statement := _extraction_record(w.candidate, Statement)):
         w.own_evidence(statement)
         return statement
+    kind, text, quoted = _quotation(w)
     speaker: Person | None = w.forced.get("speaker")  # type: ignore[assignment]
     on_behalf_org = None
     if speaker is None:
@@ -701,6 +737,7 @@ def _accept_quote(w: _Writer) -> models.Model:
                 on_behalf_of_organization=on_behalf_org,
                 kind=kind,
                 text=text,
+                quoted=quoted,
                 said_on=said_on,
             )
         )

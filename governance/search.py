@@ -22,7 +22,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, QuerySet
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import ExtractYear
 from django.utils.html import escape
@@ -45,9 +45,10 @@ FACET_SIZE = 10  # values shown per facet, besides the ones already selected
 # Statements a facet counts at most: the latest added of its filter set (newest ids).
 FACET_SCAN = 10_000
 # ts_headline marks matches with these; the text is escaped before they become <mark>.
-_HL_START, _HL_STOP = "\x02", "\x03"
+HL_START, HL_STOP = "\x02", "\x03"
 
 SORTS = {"date": "Newest first", "oldest": "Oldest first", "relevance": "Best match"}
+DATES = {"": "Own date or the event's", "own": "Own date only"}
 
 
 class MultiValueField(forms.Field):
@@ -83,6 +84,7 @@ class StatementFilterForm(forms.Form):
     year = MultiValueField(required=False, widget=MultipleHiddenInput)
     date_from = forms.DateField(required=False, label="From")
     date_to = forms.DateField(required=False, label="To")
+    dates = forms.ChoiceField(required=False, choices=list(DATES.items()), label="Dates")
     sort = forms.ChoiceField(required=False, choices=list(SORTS.items()), label="Sort by")
     page = forms.IntegerField(required=False, min_value=1, max_value=COUNT_CAP // PAGE_SIZE)
 
@@ -134,6 +136,7 @@ class StatementFilters:
     year: list[int] = field(default_factory=list)
     date_from: datetime.date | None = None
     date_to: datetime.date | None = None
+    dates: str = ""  # "own": only statements with their own date
     sort: str = "date"
     page: int = 1
 
@@ -150,7 +153,7 @@ class StatementFilters:
     @property
     def active(self) -> bool:
         values = (self.q, self.country, self.speaker, self.proposal, self.event, self.kind)
-        return any((*values, self.year, self.date_from, self.date_to))
+        return any((*values, self.year, self.date_from, self.date_to, self.dates))
 
 
 FACETS = ("country", "speaker", "proposal", "event", "kind", "year")
@@ -179,12 +182,21 @@ def filtered_statements(filters: StatementFilters, *, skip: str = "") -> QuerySe
         qs = qs.filter(event__slug__in=filters.event)
     if filters.kind and skip != "kind":
         qs = qs.filter(kind__in=filters.kind)
+    # Dates: a statement's own date, or for an undated one made at an event with known
+    # dates, the event's days (date_start..date_end, kept by the database). The year is
+    # that of its first day; the range matches a statement whose days overlap it.
+    if filters.dates == "own":
+        qs = qs.filter(said_on__isnull=False)
     if filters.year and skip != "year":
-        qs = qs.filter(said_on__year__in=filters.year)
+        # A range per year rather than EXTRACT(year …), so the date_start index serves it.
+        years = Q()
+        for year in filters.year:
+            years |= Q(date_start__range=(datetime.date(year, 1, 1), datetime.date(year, 12, 31)))
+        qs = qs.filter(years)
     if filters.date_from:
-        qs = qs.filter(said_on__gte=filters.date_from)
+        qs = qs.filter(date_end__gte=filters.date_from)
     if filters.date_to:
-        qs = qs.filter(said_on__lte=filters.date_to)
+        qs = qs.filter(date_start__lte=filters.date_to)
     return qs
 
 
@@ -240,7 +252,7 @@ def _facet_counts(filters: StatementFilters, name: str) -> QuerySet[Any]:
             "speaker": F("speaker_id"),
             "event": F("event_id"),
             "kind": F("kind"),
-            "year": ExtractYear("said_on"),
+            "year": ExtractYear("date_start"),
         }[name]
         rows = qs.values(key=key)
     # A few more than shown, so that selected values usually come with their counts.
@@ -360,8 +372,8 @@ def statement_page(filters: StatementFilters) -> StatementPage:
                 "text",
                 query,
                 config="english",
-                start_sel=_HL_START,
-                stop_sel=_HL_STOP,
+                start_sel=HL_START,
+                stop_sel=HL_STOP,
                 highlight_all=True,
             )
         )
@@ -373,15 +385,13 @@ def statement_page(filters: StatementFilters) -> StatementPage:
     offset = (filters.page - 1) * PAGE_SIZE
     rows = list(qs[offset : offset + PAGE_SIZE + 1])
     statements = rows[:PAGE_SIZE]
-    for statement in statements:
-        statement.highlighted = highlight(getattr(statement, "headline", None) or statement.text)
     return StatementPage(statements, total, capped, filters.page, len(rows) > PAGE_SIZE)
 
 
 def highlight(marked: str) -> SafeString:
     """Escape text from ts_headline, then turn its match markers into <mark>."""
     escaped = escape(marked)
-    return mark_safe(escaped.replace(_HL_START, "<mark>").replace(_HL_STOP, "</mark>"))
+    return mark_safe(escaped.replace(HL_START, "<mark>").replace(HL_STOP, "</mark>"))
 
 
 def browse_statements(filters: StatementFilters) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import yaml
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
 
+from governance import quotation
 from governance.models import (
     ActionPlanItem,
     Document,
@@ -368,6 +369,13 @@ class _Loader:
             fingerprint = Statement.make_fingerprint(
                 speaker.pk if speaker else None, said_on, spec["kind"], spec["text"]
             )
+            quoted = list(spec.get("quoted", []))
+            assert self.document is not None
+            excerpts = [find_span(self.document.text, e)[2] for e in spec.get("evidence", [])]
+            try:
+                quotation.check(spec["kind"], spec["text"], quoted, excerpts)
+            except quotation.QuotationError as exc:
+                raise SeedError(f"Statement {spec['text'][:60]!r}: {exc}") from exc
             role = None
             if spec.get("role"):
                 role = Role.objects.filter(person=speaker, title=spec["role"]).first()
@@ -382,6 +390,7 @@ class _Loader:
                     "speaker_role": role,
                     "kind": spec["kind"],
                     "text": spec["text"],
+                    "quoted": quoted,
                     "said_on": said_on,
                     "event": self.ref(Event, spec.get("event")),
                     "on_behalf_of_country": self.ref(

@@ -56,6 +56,8 @@ def normalise_search(data: QueryDict) -> str:
         pairs.append(("from", f.date_from.isoformat()))
     if f.date_to:
         pairs.append(("to", f.date_to.isoformat()))
+    if f.dates:
+        pairs.append(("dates", f.dates))
     if not pairs:
         raise BadTarget("Choose search words or at least one filter before following a search.")
     return urlencode(pairs)

@@ -91,9 +91,19 @@ class StatementQuery(Schema):
     proposal: MultiSlug = Field([], description="Slugs of proposals the statement is about")
     event: MultiSlug = Field([], description="Event slugs")
     kind: MultiKind = Field([], description=", ".join(Statement.Kind.values))
-    year: MultiYear = Field([], description="Years said, e.g. 2025")
-    date_from: DateText = Field("", alias="from", description="Said on or after (YYYY-MM-DD)")
+    year: MultiYear = Field(
+        [], description="Years said, e.g. 2025 (an undated statement: its event's first day)"
+    )
+    date_from: DateText = Field(
+        "",
+        alias="from",
+        description="Said on or after (YYYY-MM-DD); an undated statement made at an event "
+        "with known dates counts as said during the event",
+    )
     date_to: DateText = Field("", alias="to", description="Said on or before (YYYY-MM-DD)")
+    dates: Literal["", "own"] = Field(
+        "", description="own: only statements with their own date (none inferred from an event)"
+    )
     sort: Literal["", "date", "oldest"] = Field("", description="Newest (default) or oldest first")
 
 

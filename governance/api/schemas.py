@@ -87,7 +87,24 @@ class ProposalRef(PageUrl):
 # --- Records ---------------------------------------------------------------------------
 
 
-class ParticipationOut(Evidenced):
+class InferredDate(Schema):
+    """A record's own date stays in its own field; one without it, reported at an event
+    with known dates, is dated to the event (`date_basis` "event") in these fields."""
+
+    date_basis: str
+    date_inferred_start: datetime.date | None
+    date_inferred_end: datetime.date | None
+
+    @staticmethod
+    def resolve_date_inferred_start(obj: Any) -> datetime.date | None:
+        return obj.date_start if obj.date_basis == "event" else None
+
+    @staticmethod
+    def resolve_date_inferred_end(obj: Any) -> datetime.date | None:
+        return obj.date_end if obj.date_basis == "event" else None
+
+
+class ParticipationOut(Evidenced, InferredDate):
     """Who took part in a proposal or an event, and how. Exactly one of proposal/event and
     one of country/organization/person is set. A country with no row is *unknown*."""
 
@@ -201,10 +218,16 @@ class OrganizationOut(PageUrl, Evidenced):
         return list(obj.members.all())
 
 
-class StatementOut(PageUrl, Evidenced):
+class StatementOut(PageUrl, Evidenced, InferredDate):
+    """`text` never holds a quotation mark the source does not have; `display_text` is the
+    text as shown, with marks around the quoted words only (`quoted`: a partial quote's
+    quoted words, each verbatim in the evidence; a direct quote is quoted whole)."""
+
     id: int
     kind: str
     text: str
+    quoted: list[str]
+    display_text: str
     said_on: datetime.date | None
     speaker: PersonRef | None
     speaker_role: str | None

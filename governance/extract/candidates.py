@@ -22,7 +22,7 @@ from django.db import connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from governance import count_cache
+from governance import count_cache, quotation
 from governance.extract.pipeline import extract_country_mentions
 from governance.extract.types import CountryFound, EventFound, Extraction, ParaphraseFound
 from governance.models import (
@@ -120,9 +120,15 @@ def _overlap_blocks(mine: str) -> list[str]:
     return [mine[i : i + size] for i in range(0, len(mine) - size + 1, size)]
 
 
+# The kinds whose text is reported speech: a paraphrase, or a partial quote (reported
+# speech holding quoted words; the article may carry no marks around them, as the seed's).
+REPORTED_SPEECH = (Statement.Kind.PARAPHRASE.value, Statement.Kind.PARTIAL_QUOTE.value)
+
+
 def _paraphrase_statement(speaker: Person, found: ParaphraseFound) -> Statement | None:
-    """The speaker's curated paraphrase that says the same: one text contains the other
-    or they share a long run of words (the approach quotes use, loosened for rewording).
+    """The speaker's curated paraphrase or partial quote that says the same: one text contains
+    the other or they share a long run of words (the approach quotes use, loosened for
+    rewording).
 
     PostgreSQL first narrows the speaker's paraphrases to those that can match (they
     contain `mine`, or one of its overlap blocks, or `mine` contains them): a speaker in
@@ -135,8 +141,8 @@ def _paraphrase_statement(speaker: Person, found: ParaphraseFound) -> Statement 
     could_match = " OR ".join(
         ["STRPOS(%s, RTRIM(LOWER(text), '.')) > 0"] + [_CONTAINS] * (1 + len(blocks))
     )
-    params = [Statement.Kind.PARAPHRASE.value, mine, *map(_like, [mine, *blocks])]
-    candidates = _statements(speaker, f"kind = %s AND ({could_match})", params)
+    params = [list(REPORTED_SPEECH), mine, *map(_like, [mine, *blocks])]
+    candidates = _statements(speaker, f"kind = ANY(%s) AND ({could_match})", params)
     return next((st for st in candidates if _says_the_same(mine, st.text.lower())), None)
 
 
@@ -401,10 +407,15 @@ def _candidates(
         yield make(Candidate.Kind.QUOTE, quote.start, quote.end, payload, existing)
     for para in extraction.paraphrases:
         speaker = people.get(para.speaker)
+        # Reported speech holding the speaker's words in quotation marks is a partial
+        # quote: the marks come out of the text, the words they held are its quoted runs
+        # (each verbatim in the span), as accepting files it (review._quotation).
+        words, quoted = quotation.split_marked(para.text)
         payload = {
             "speaker": para.speaker,
-            "text": para.text,
-            "kind": "paraphrase",
+            "text": words,
+            "kind": "partial" if quoted else "paraphrase",
+            "quoted": quoted,
             "verb": para.verb,
             "speaker_id": speaker.pk if speaker else None,
         }

@@ -233,10 +233,13 @@ def _write_documents(
             _table(models.Statement),
             ["id", "kind", "text", "said_on", "fingerprint", "event_id",
              "on_behalf_of_country_id", "on_behalf_of_organization_id", "speaker_id",
-             "speaker_role_id"],
+             "speaker_role_id", "quoted"],
             (
+                # A generated partial quote is the quoted words alone, as extraction files
+                # one: all of it is quoted (and its evidence is those words).
                 (s.id, s.kind, s.text, s.said_on, s.fingerprint, s.event_id, s.country,
-                 s.organization_id, s.speaker_id, s.role_id)
+                 s.organization_id, s.speaker_id, s.role_id,
+                 [s.text] if s.kind == models.Statement.Kind.PARTIAL_QUOTE else [])
                 for s in stmts
             ),
         )  # fmt: skip

@@ -283,12 +283,20 @@ def test_a_paraphrase_links_to_the_statement_a_scan_of_them_all_finds() -> None:
         text="Share its AI.",
         said_on=date(2026, 1, 1),
     )
+    # A partial quote is reported speech too (its quoted words are part of its text).
+    factories.StatementFactory(
+        speaker=speaker,
+        kind=Statement.Kind.PARTIAL_QUOTE,
+        text="It said china would share its ai development experience freely.",
+        quoted=["share its ai development experience"],
+        said_on=date(2024, 6, 1),
+    )
     factories.StatementFactory(speaker=other, kind=Statement.Kind.PARAPHRASE, text=base)
     factories.StatementFactory(speaker=speaker, kind=Statement.Kind.DIRECT_QUOTE, text=base)
 
     def scan(found: ParaphraseFound) -> Statement | None:  # every paraphrase compared
         mine = found.text.lower()
-        every = Statement.objects.filter(speaker=speaker, kind="paraphrase")
+        every = Statement.objects.filter(speaker=speaker, kind__in=["paraphrase", "partial_quote"])
         return next((st for st in every if _says_the_same(mine, st.text.lower())), None)
 
     asked = [base, base[:20], base[30:], "nothing like it at all, not one word of it"]

@@ -269,7 +269,8 @@ PARTICIPATION_FILTERS: list[tuple[dict[str, str], Callable[[Any], bool], list[st
     (
         {"country": "cn", "year": "2025"},
         lambda p: p.country == "CN" and p.date and p.date.year == 2025,
-        [],
+        # Issue 24: China's undated row at WAIC (July 2025) takes the event's dates.
+        ["CN"],
     ),
     ({"proposal": "bletchley-declaration", "role": "signatory"}, None, []),
     ({"role": "declined"}, lambda p: p.role == "declined", []),

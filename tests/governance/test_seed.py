@@ -200,7 +200,9 @@ def test_people_and_roles() -> None:
 
 def test_statements() -> None:
     quote = models.Statement.objects.get(kind="direct_quote")
-    assert quote.text == QUOTE
+    # Verbatim: the article closes the quote with a comma, so no full stop is added.
+    assert quote.text == QUOTE.rstrip(".")
+    assert quote.quoted == []
     assert quote.speaker.name == "Li Qiang"
     assert quote.speaker_role.title == "Premier"
     assert quote.said_on == dt.date(2025, 7, 26)
@@ -209,8 +211,14 @@ def test_statements() -> None:
     assert "Li said" in excerpts
     assert any(QUOTE.rstrip(".") == e for e in excerpts)
 
-    paraphrase = models.Statement.objects.get(speaker__slug="li-qiang", kind="paraphrase")
-    assert "exclusive game of a few countries and companies" in paraphrase.text
+    # Issue 24: a partial quote, only the Premier's words inside quotation marks, and no
+    # mark in its stored text.
+    partial = models.Statement.objects.get(speaker__slug="li-qiang", kind="partial_quote")
+    assert partial.quoted == ["the exclusive game of a few countries and companies"]
+    assert "“" not in partial.text and "”" not in partial.text
+    assert partial.display_text.endswith(
+        "becoming “the exclusive game of a few countries and companies”."
+    )
 
     hq = models.Statement.objects.get(speaker__slug="ma-zhaoxu")
     assert hq.kind == "paraphrase" and "headquarters" in hq.text and "Shanghai" in hq.text

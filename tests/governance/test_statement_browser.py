@@ -70,6 +70,7 @@ def expect(
     year: Iterable[int] = (),
     date_from: datetime.date | None = None,
     date_to: datetime.date | None = None,
+    dates: str = "",
     skip: str = "",
 ) -> list[StatementRow]:
     country = {c.upper() for c in country}
@@ -94,14 +95,28 @@ def expect(
             continue
         if kind and skip != "kind" and s.kind not in kind:
             continue
-        if year and skip != "year" and (s.said_on is None or s.said_on.year not in year):
+        # Issue 24: an undated statement of a dated event is dated to the event's days.
+        first, last = dated(data, s)
+        if dates == "own" and s.said_on is None:
             continue
-        if date_from and (s.said_on is None or s.said_on < date_from):
+        if year and skip != "year" and (first is None or first.year not in year):
             continue
-        if date_to and (s.said_on is None or s.said_on > date_to):
+        if date_from and (last is None or last < date_from):
+            continue
+        if date_to and (first is None or first > date_to):
             continue
         out.append(s)
     return out
+
+
+def dated(data: UIData, s: StatementRow) -> tuple[datetime.date | None, datetime.date | None]:
+    """The days a statement is dated to, computed naively: its own date, else its event's."""
+    if s.said_on is not None:
+        return s.said_on, s.said_on
+    event = next((e for e in data.events.values() if e.slug == s.event), None)
+    if event is not None and event.start_date is not None:
+        return event.start_date, event.end_date or event.start_date
+    return None, None
 
 
 def newest_first(rows: Iterable[StatementRow]) -> list[int]:
@@ -124,9 +139,12 @@ def oldest_first(rows: Iterable[StatementRow]) -> list[int]:
     ]
 
 
-def facet_value(name: str, s: StatementRow) -> list[str]:
+def facet_value(name: str, s: StatementRow, data: UIData | None = None) -> list[str]:
     if name == "proposal":
         return sorted(s.proposals)
+    if name == "year" and data is not None:
+        first, _ = dated(data, s)
+        return [str(first.year)] if first else []
     value = {
         "country": s.country.lower() if s.country else None,
         "speaker": s.speaker,
@@ -140,7 +158,7 @@ def facet_value(name: str, s: StatementRow) -> list[str]:
 def expected_facet_counts(data: UIData, name: str, **filters: Any) -> Counter[str]:
     counts: Counter[str] = Counter()
     for s in expect(data, skip=name, **filters):
-        counts.update(facet_value(name, s))
+        counts.update(facet_value(name, s, data))
     return counts
 
 
