@@ -307,9 +307,7 @@ def test_seed_article() -> None:
 
 
 def _dev_files() -> list[str]:
-    if not (NEWS_DEV / "labels.json").exists():
-        return []
-    return sorted(json.loads((NEWS_DEV / "labels.json").read_text()))
+    return devset.dev_files()
 
 
 def _alpha2(alpha3: str) -> str:

@@ -339,7 +339,7 @@ def test_participation_page_lists_rows_with_their_source(client: Client, ui_data
     for code in ("FR", "DE", "CN", "US", "GB"):
         assert f'href="/countries/{code.lower()}/"' in body
     assert body.count("<td>Declined</td>") == 2  # the United States and the United Kingdom
-    evidence_links = re.findall(r'<a href="(/documents/\d+/#span-\d+-\d+)"', body)
+    evidence_links = re.findall(r'<a [^>]*href="(/documents/\d+/#span-\d+-\d+)"', body)
     assert len(evidence_links) == 5
     # The filter menus offer what is in the data, with the chosen one selected.
     assert f'<option value="{slug}" selected>' in html
@@ -352,7 +352,7 @@ def test_participation_page_shows_every_row_once(client: Client, ui_data: UIData
     total = len(ui_data.participations) + sum(len(r) for r in EVENT_PARTICIPANTS.values())
     html = page(client, "participation")
     assert count_shown(html, "participation") == total
-    assert results(html).count("<tr>") == total + 1  # and the header row
+    assert len(re.findall(r"<tr\b", results(html))) == total + 1  # and the header row
 
 
 # --- Countries ------------------------------------------------------------------------
