@@ -13,9 +13,11 @@ import ctypes
 import http.client
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import sysconfig
 import threading
 import time
 from collections.abc import Callable
@@ -131,6 +133,24 @@ def _exit_description(code: int) -> str:
     return f"exit code {code}"
 
 
+# Written into the environment once `up` compiled its bytecode: an interrupted compile
+# leaves some files compiled, which must not pass for a whole one.
+_COMPILED_MARKER = Path(sys.prefix) / ".bytecode-compiled-by-up"
+
+
+def _bytecode_to_compile(dont_write_bytecode: bool) -> tuple[bool, bool]:
+    """(compile it, none at all yet). Where PYTHONDONTWRITEBYTECODE is set Python caches no
+    bytecode by itself, and an environment installed without it (uv's default) compiles
+    every import at every start of every process."""
+    import importlib.util
+
+    import django
+
+    if not dont_write_bytecode or _COMPILED_MARKER.exists():
+        return False, False
+    return True, not Path(importlib.util.cache_from_source(django.__file__)).exists()
+
+
 class Command(BaseCommand):
     help = (
         "Run the tracker: the embedded database and broker when DATABASE_URL / REDIS_URL are "
@@ -163,6 +183,8 @@ class Command(BaseCommand):
         self.phase = "starting"
         self.stop_requested = False
         self.force_stop = False
+        self.compiling: subprocess.Popen[bytes] | None = None
+        self.compiling_since = 0.0
         previous = {sig: signal.signal(sig, self._on_signal) for sig in _SIGNALS}
         failure: str | None = None
         try:
@@ -173,6 +195,8 @@ class Command(BaseCommand):
             failure = str(exc)
         finally:
             self.phase = "stopping"
+            if self.compiling is not None:
+                self.compiling.terminate()  # files it wrote are whole: each is renamed into place
             self._stop_children(options["stop_timeout"])
             self._stop_services()
             for sig, handler in previous.items():
@@ -202,7 +226,13 @@ class Command(BaseCommand):
                 f"cannot serve on {host}:{port}: the port is already in use "
                 "(choose another with --port)"
             )
-        self._say_if_nothing_caches_bytecode()
+        compile_bytecode, bytecode_missing = _bytecode_to_compile(sys.flags.dont_write_bytecode)
+        if bytecode_missing:
+            self.say(
+                "PYTHONDONTWRITEBYTECODE is set and the environment has no bytecode: each "
+                "process compiles its imports as it starts, so this start is slower; the "
+                "bytecode is compiled once, in the background, after the site answers"
+            )
         self._start_services()
         self.check()
         env = self._child_environ()
@@ -261,6 +291,8 @@ class Command(BaseCommand):
             return failure
         self._announce(f"Tracker running at http://{_display_host(host)}:{port}/ — Ctrl-C to stop")
         self.phase = "running"
+        if compile_bytecode:
+            self._compile_bytecode()
         # PostgreSQL or Redis going away is reported (and an embedded one restarted);
         # the children reconnect by themselves.
         watch = ServiceWatch(self.say, env, self.services)
@@ -269,26 +301,36 @@ class Command(BaseCommand):
             if failure:
                 return failure
             watch.check()
+            self._note_compiled()
             time.sleep(0.2)
         self.say("stopping (signal received)")
         return None
 
-    def _say_if_nothing_caches_bytecode(self) -> None:
-        """Where PYTHONDONTWRITEBYTECODE is set and uv compiled nothing, each process
-        compiles its imports from source at every start: say why starts are slow."""
-        import importlib.util
-
-        import django
-
-        if not sys.flags.dont_write_bytecode:
-            return
-        if Path(importlib.util.cache_from_source(django.__file__)).exists():
-            return
-        self.say(
-            "PYTHONDONTWRITEBYTECODE is set and the environment has no bytecode, so each "
-            "process compiles its imports at every start; UV_COMPILE_BYTECODE=1 uv sync "
-            "compiles them once (README: Running)"
+    def _compile_bytecode(self) -> None:
+        """Compile the environment's bytecode in a low-priority process, so that the next
+        start's processes read it instead of compiling their imports again."""
+        paths = sorted({sysconfig.get_path("purelib"), sysconfig.get_path("platlib")})
+        argv = [sys.executable, "-m", "compileall", "-q", "-j", "0", *paths]
+        nice = shutil.which("nice")
+        self.compiling = subprocess.Popen(
+            [nice, "-n", "10", *argv] if nice else argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
+        self.compiling_since = time.monotonic()
+        self.say("compiling the environment's bytecode once, in the background (nice 10)")
+
+    def _note_compiled(self) -> None:
+        if self.compiling is None or self.compiling.poll() is None:
+            return
+        # compileall exits 1 when some package ships a file it cannot compile (test data,
+        # templates): the rest is compiled all the same.
+        if self.compiling.returncode in (0, 1):
+            _COMPILED_MARKER.touch()
+            seconds = time.monotonic() - self.compiling_since
+            self.say(f"bytecode compiled in {seconds:.0f}s: later starts read it")
+        self.compiling = None
 
     def _migrate(self) -> None:
         """Apply migrations with one line of output (a first start applies dozens)."""
