@@ -197,6 +197,8 @@ class Command(BaseCommand):
             self.phase = "stopping"
             if self.compiling is not None:
                 self.compiling.terminate()  # files it wrote are whole: each is renamed into place
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.compiling.wait(5)
             self._stop_children(options["stop_timeout"])
             self._stop_services()
             for sig, handler in previous.items():
@@ -308,15 +310,20 @@ class Command(BaseCommand):
 
     def _compile_bytecode(self) -> None:
         """Compile the environment's bytecode in a low-priority process, so that the next
-        start's processes read it instead of compiling their imports again."""
+        start's processes read it instead of compiling their imports again.
+
+        One process (-j 1): compileall's parallel mode starts a forkserver and workers that
+        outlive a stopped or killed launcher. Serial, it takes 16.5 s instead of 10.8 s on
+        one core of a 2-core machine, and leaves the other core to the site."""
         paths = sorted({sysconfig.get_path("purelib"), sysconfig.get_path("platlib")})
-        argv = [sys.executable, "-m", "compileall", "-q", "-j", "0", *paths]
+        argv = [sys.executable, "-m", "compileall", "-q", "-j", "1", *paths]
         nice = shutil.which("nice")
         self.compiling = subprocess.Popen(
             [nice, "-n", "10", *argv] if nice else argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent(os.getpid()),
         )
         self.compiling_since = time.monotonic()
         self.say("compiling the environment's bytecode once, in the background (nice 10)")
