@@ -102,7 +102,8 @@ def edit_form_class(kind: str) -> type[forms.Form]:
         elif f.kind == "int":
             field = forms.IntegerField(min_value=0, max_value=f.max_value, **common)
         elif f.kind == "choice":
-            field = forms.ChoiceField(choices=f.choices or [], **common)
+            # No choice is made for the curator: a default would be filed unnoticed.
+            field = forms.ChoiceField(choices=[("", "Choose…"), *(f.choices or [])], **common)
         elif f.kind == "textarea":
             field = forms.CharField(
                 widget=forms.Textarea(attrs={"rows": 3}), max_length=f.max_length, **common

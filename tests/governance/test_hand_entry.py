@@ -1,4 +1,4 @@
-""""Add a fact by hand" from the review pages: every kind of fact a candidate can be,
+""" "Add a fact by hand" from the review pages: every kind of fact a candidate can be,
 posted as a curator, files an accepted candidate, a decision and the curated record
 with its evidence; bad input is refused with everything typed kept and nothing stored."""
 
@@ -190,9 +190,10 @@ CASES = [
             "subject_type": "event",
         },
         Participation,
-        lambda part: (part.organization.name, part.event.name, part.role)
-        == ("UNESCO", EVENT, "delegate")
-        or pytest.fail(part),
+        lambda part: (
+            (part.organization.name, part.event.name, part.role) == ("UNESCO", EVENT, "delegate")
+            or pytest.fail(part)
+        ),
         event,
     ),
     Case(
@@ -206,18 +207,22 @@ CASES = [
             "start_date": "2025-07-26",
         },
         Event,
-        lambda ev: (ev.short_name, ev.country.code, ev.start_date)
-        == ("WAIC", "CN", datetime.date(2025, 7, 26))
-        or pytest.fail(ev),
+        lambda ev: (
+            (ev.short_name, ev.country.code, ev.start_date)
+            == ("WAIC", "CN", datetime.date(2025, 7, 26))
+            or pytest.fail(ev)
+        ),
     ),
     Case(
         "figure",
         "More than 800 companies exhibited.",
         {"event": EVENT, "label": "companies", "value": "800", "qualifier": "more_than"},
         EventFigure,
-        lambda fig: (fig.event.name, fig.label, fig.value, fig.qualifier)
-        == (EVENT, "companies", 800, "more_than")
-        or pytest.fail(fig),
+        lambda fig: (
+            (fig.event.name, fig.label, fig.value, fig.qualifier)
+            == (EVENT, "companies", 800, "more_than")
+            or pytest.fail(fig)
+        ),
         event,
     ),
 ]
@@ -273,7 +278,8 @@ def test_a_fact_of_each_kind_added_by_hand(
     assert made_here == (case.kind != "country")
     if made_here and hasattr(record, "history"):
         first = record.history.earliest()
-        assert (first.history_change_reason, first.history_user) == (f"candidate {hand.pk}", curator)
+        reason = f"candidate {hand.pk}"
+        assert (first.history_change_reason, first.history_user) == (reason, curator)
     # Undo (the queue's "Undo my last decision") reverses it like any decision.
     review.undo(decision.pk, user=curator)
     hand.refresh_from_db()
@@ -302,9 +308,7 @@ def test_a_figure_too_large_to_store_is_a_form_error(
 ) -> None:
     event()
     fields = {"event": EVENT, "label": "companies", "value": str(2**63), "qualifier": "over"}
-    response = curator_client.post(
-        add_url(document), form_data("figure", "800 companies", fields)
-    )
+    response = curator_client.post(add_url(document), form_data("figure", "800 companies", fields))
     assert response.status_code == 200
     page = response.content.decode()
     assert "less than or equal to 9223372036854775807" in page
@@ -312,9 +316,7 @@ def test_a_figure_too_large_to_store_is_a_form_error(
     assert not Candidate.objects.exists() and not EventFigure.objects.exists()
     # The largest value the column holds is accepted.
     fields["value"] = str(2**63 - 1)
-    response = curator_client.post(
-        add_url(document), form_data("figure", "800 companies", fields)
-    )
+    response = curator_client.post(add_url(document), form_data("figure", "800 companies", fields))
     assert response.status_code == 302
     assert EventFigure.objects.get().value == 2**63 - 1
 
@@ -334,9 +336,7 @@ def test_an_unknown_kind_is_a_400_that_keeps_the_input(
         assert curator_client.get(add_url(document), {"fact_kind": kind}).status_code == 400
 
 
-def test_words_not_in_the_document_are_refused(
-    curator_client: Client, document: Document
-) -> None:
+def test_words_not_in_the_document_are_refused(curator_client: Client, document: Document) -> None:
     data = form_data("person", "Premier Xi", {"name": "Xi", "role": "Premier"})
     response = curator_client.post(add_url(document), data)
     assert response.status_code == 200
@@ -349,9 +349,7 @@ def test_a_refused_accept_stores_nothing(curator_client: Client, document: Docum
     """The figure's event is not curated: accept refuses it, and the candidate filed for
     it in the same transaction is gone too."""
     fields = {"event": "No Such Summit", "label": "companies", "value": "800", "qualifier": "over"}
-    response = curator_client.post(
-        add_url(document), form_data("figure", "800 companies", fields)
-    )
+    response = curator_client.post(add_url(document), form_data("figure", "800 companies", fields))
     assert response.status_code == 200
     assert "No curated event has this name." in response.content.decode()
     assert not Candidate.objects.exists() and not Decision.objects.exists()
@@ -412,3 +410,32 @@ def test_only_curators_add_facts(client: Client, document: Document) -> None:
     client.force_login(User.objects.create_user("ana", password="pw-12345678"))
     assert client.post(add_url(document), data).status_code == 403
     assert not Candidate.objects.exists()
+
+
+def test_edit_and_accept_refuses_a_figure_too_large(
+    curator_client: Client, curator: User, document: Document
+) -> None:
+    """The same bound holds for an extracted figure accepted with edits, in the form and
+    in review.accept itself."""
+    event()
+    words = "More than 800 companies"
+    start = TEXT.index(words)
+    candidate = Candidate.objects.create(
+        document=document,
+        kind="figure",
+        payload={"value": 800, "qualifier": "more_than", "unit": "companies"},
+        start=start,
+        end=start + len(words),
+        excerpt=words,
+        confidence=0.8,
+        extractor="figure-test",
+    )
+    fields = {"event": EVENT, "label": "companies", "value": str(2**63), "qualifier": "over"}
+    response = curator_client.post(reverse("governance:review_edit", args=[candidate.pk]), fields)
+    assert response.status_code == 200
+    assert "less than or equal to 9223372036854775807" in response.content.decode()
+    with pytest.raises(review.ReviewError) as caught:
+        review.accept(candidate.pk, user=curator, edits={"event": EVENT, "value": 2**63})
+    assert caught.value.field_errors == {"value": ["At most 9,223,372,036,854,775,807."]}
+    candidate.refresh_from_db()
+    assert candidate.status == "pending" and not EventFigure.objects.exists()

@@ -218,9 +218,7 @@ def test_a_fact_added_by_hand_keeps_its_evidence(
     form = curator_client.get(url, {"fact_kind": "person"}).content.decode()
     assert 'name="payload-name"' in form
     person = {"fact_kind": "person", "fields_kind": "person"}
-    missing = curator_client.post(
-        url, {**person, "evidence": "Premier Xi", "payload-name": "Xi"}
-    )
+    missing = curator_client.post(url, {**person, "evidence": "Premier Xi", "payload-name": "Xi"})
     assert "not in the document" in missing.content.decode()
     assert not Person.objects.filter(name="Xi").exists()
     response = curator_client.post(
