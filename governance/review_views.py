@@ -468,8 +468,8 @@ def _file_hand_fact(
         document=document, kind=kind, start=start, end=end, extractor=HAND_EXTRACTOR
     )
     already = (
-        "A fact of this kind was already added by hand from these very words; find it in "
-        "the queue (status: accepted) or quote different words."
+        "A fact of this kind was already added by hand from these very words: find it in "
+        "the queue, or quote different words."
     )
     if same.exists():
         head.add_error("evidence", already)
