@@ -74,7 +74,8 @@ class BulkResult:
 
 @dataclass
 class EditField:
-    """One field of the accept-with-edits form: a payload key and how to validate it."""
+    """One field of the accept-with-edits (and add-by-hand) form: a payload key, how to
+    validate it, and what a curator is told about it."""
 
     key: str
     label: str
@@ -82,78 +83,259 @@ class EditField:
     choices: list[tuple[str, str]] | None = None
     required: bool = False
     max_length: int | None = None
+    help: str = ""
+    # The largest value its database column holds: a bigger one is a field error, not
+    # a database error.
+    max_value: int | None = None
 
 
 # --- Editable fields ----------------------------------------------------------------
 
 PARTICIPANT_TYPES = [("country", "Country"), ("organization", "Organization"), ("person", "Person")]
 SUBJECT_TYPES = [("event", "Event"), ("proposal", "Proposal")]
+BIGINT_MAX = 2**63 - 1
+SMALLINT_MAX = 2**15 - 1
+NAME_MAX = 200  # Person.name, Organization.name: what a name given here may create
+
+_PUBLISHED = "Leave empty for the document's publication date."
 
 _FIELDS: dict[str, list[EditField]] = {
-    Kind.COUNTRY: [EditField("code", "Country code (ISO alpha-2)", "text", required=True)],
+    Kind.COUNTRY: [
+        EditField(
+            "code",
+            "Country code (ISO alpha-2)",
+            "text",
+            required=True,
+            max_length=100,
+            help="Two letters, e.g. CN or US (a country's name works too); countries are "
+            "reference data, so it must be one the tracker knows.",
+        )
+    ],
     Kind.PERSON: [
-        EditField("name", "Name", "text", required=True, max_length=200),
-        EditField("role", "Role (title)", "text", max_length=200),
-        EditField("affiliation", "Affiliation (country or organization)", "text"),
+        EditField(
+            "name",
+            "Name",
+            "text",
+            required=True,
+            max_length=NAME_MAX,
+            help="The full name, e.g. Li Qiang; an existing person of that name is reused.",
+        ),
+        EditField(
+            "role",
+            "Role (title)",
+            "text",
+            max_length=200,
+            help="Their title in the text, e.g. Premier; “former …” for a past role.",
+        ),
+        EditField(
+            "affiliation",
+            "Affiliation (country or organization)",
+            "text",
+            max_length=200,
+            help="Where the role is held, e.g. China or UNESCO.",
+        ),
     ],
     Kind.ORGANIZATION: [
-        EditField("name", "Name", "text", required=True, max_length=200),
-        EditField("kind", "Kind", "choice", list(Organization.Kind.choices), required=True),
+        EditField(
+            "name",
+            "Name",
+            "text",
+            required=True,
+            max_length=NAME_MAX,
+            help="The full name, e.g. United Nations; an existing one of that name is reused.",
+        ),
+        EditField(
+            "kind",
+            "Kind of organization",
+            "choice",
+            list(Organization.Kind.choices),
+            required=True,
+        ),
     ],
     Kind.QUOTE: [
-        EditField("speaker", "Speaker", "text", required=True, max_length=200),
-        EditField("text", "Text", "textarea", required=True),
-        EditField("kind", "Kind", "choice", list(Statement.Kind.choices), required=True),
-        EditField("quoted", "Quoted words (a partial quote's, one run per line)", "textarea"),
-        EditField("said_on", "Said on", "date"),
+        EditField(
+            "speaker",
+            "Speaker",
+            "text",
+            required=True,
+            max_length=NAME_MAX,
+            help="The person who said it (added if new), or an organization speaking as one.",
+        ),
+        EditField(
+            "text",
+            "Text",
+            "textarea",
+            required=True,
+            help="What was said. A direct quote's words must appear exactly in the evidence; "
+            "a partial quote may mark its quoted words with quotation marks.",
+        ),
+        EditField(
+            "kind",
+            "Kind of statement",
+            "choice",
+            list(Statement.Kind.choices),
+            required=True,
+            help="Direct: the speaker's exact words; partial: reported speech with some "
+            "quoted words; paraphrase: the reporter's words.",
+        ),
+        EditField(
+            "quoted",
+            "Quoted words (a partial quote's, one run per line)",
+            "textarea",
+            help="Only for a partial quote: each run exactly as in the evidence.",
+        ),
+        EditField("said_on", "Said on", "date", help=_PUBLISHED),
     ],
     Kind.PROPOSAL: [
-        EditField("title", "Title", "text", required=True, max_length=300),
-        EditField("kind", "Kind", "choice", list(Proposal.Kind.choices), required=True),
+        EditField(
+            "title",
+            "Title",
+            "text",
+            required=True,
+            max_length=300,
+            help="Its name, e.g. Global AI Governance Action Plan.",
+        ),
+        EditField("kind", "Kind of proposal", "choice", list(Proposal.Kind.choices), required=True),
         EditField("status", "Status", "choice", list(Proposal.Status.choices), required=True),
-        EditField("proposer", "Proposed by (country, organization or person)", "text"),
-        EditField("announced_on", "Announced on", "date"),
-        EditField("headquarters", "Proposed headquarters", "text", max_length=200),
-        EditField("summary", "Summary", "textarea"),
+        EditField(
+            "proposer",
+            "Proposed by (country, organization or person)",
+            "text",
+            max_length=300,
+            help="One already in the tracker, recorded as taking part; leave empty if unknown.",
+        ),
+        EditField("announced_on", "Announced on", "date", help=_PUBLISHED),
+        EditField(
+            "headquarters",
+            "Proposed headquarters",
+            "text",
+            max_length=200,
+            help="Where a proposed body is to sit, if the text says.",
+        ),
+        EditField("summary", "Summary", "textarea", help="Leave empty to use the evidence."),
     ],
     Kind.ACTION_ITEM: [
-        EditField("proposal", "Proposal (title)", "text", required=True),
+        EditField(
+            "proposal",
+            "Proposal (title)",
+            "text",
+            required=True,
+            max_length=300,
+            help="The title of a proposal already in the tracker.",
+        ),
         EditField("heading", "Heading", "text", required=True, max_length=300),
-        EditField("position", "Position", "int", required=True),
+        EditField(
+            "position",
+            "Position",
+            "int",
+            required=True,
+            max_value=SMALLINT_MAX,
+            help="Its number in the plan (1, 2, …).",
+        ),
         EditField("text", "Text", "textarea"),
     ],
     Kind.PARTICIPATION: [
-        EditField("participant", "Participant (country code or name)", "text", required=True),
+        EditField(
+            "participant",
+            "Participant (country code or name)",
+            "text",
+            required=True,
+            max_length=NAME_MAX,
+            help="A country, or an organization or person (added if new).",
+        ),
         EditField("participant_type", "Participant type", "choice", PARTICIPANT_TYPES, True),
         EditField("role", "Role", "choice", list(Participation.Role.choices), required=True),
-        EditField("subject", "Proposal or event", "textarea", required=True),
+        EditField(
+            "subject",
+            "Proposal or event",
+            "textarea",
+            required=True,
+            help="The title of a proposal, or the name of an event, already in the tracker.",
+        ),
         EditField("subject_type", "Subject type", "choice", SUBJECT_TYPES, required=True),
         EditField("date", "Date", "date"),
     ],
     Kind.EVENT: [
-        EditField("name", "Name", "text", required=True, max_length=200),
-        EditField("short_name", "Short name", "text", max_length=50),
+        EditField(
+            "name",
+            "Name",
+            "text",
+            required=True,
+            max_length=200,
+            help="The full name without the year, e.g. World Artificial Intelligence Conference.",
+        ),
+        EditField("short_name", "Short name", "text", max_length=50, help="e.g. WAIC"),
         EditField("city", "City", "text", max_length=100),
-        EditField("country", "Country (code or name)", "text"),
+        EditField("country", "Country (code or name)", "text", max_length=100),
         EditField("theme", "Theme", "text", max_length=300),
         EditField("start_date", "Starts", "date"),
         EditField("end_date", "Ends", "date"),
     ],
     Kind.FIGURE: [
-        EditField("event", "Event (name)", "text", required=True),
-        EditField("label", "What is counted", "text", required=True, max_length=200),
-        EditField("value", "Value", "int", required=True),
         EditField(
-            "qualifier", "Qualifier", "choice", list(EventFigure.Qualifier.choices), required=True
+            "event",
+            "Event (name)",
+            "text",
+            required=True,
+            max_length=300,
+            help="The name of an event already in the tracker.",
+        ),
+        EditField(
+            "label",
+            "What is counted",
+            "text",
+            required=True,
+            max_length=200,
+            help="e.g. companies, exhibitors or visitors.",
+        ),
+        EditField(
+            "value",
+            "Value",
+            "int",
+            required=True,
+            max_value=BIGINT_MAX,
+            help="A whole number, e.g. 800.",
+        ),
+        EditField(
+            "qualifier",
+            "Qualifier",
+            "choice",
+            list(EventFigure.Qualifier.choices),
+            required=True,
+            help="How the text states it: exactly, over, about…",
         ),
     ],
     Kind.DATE: [],
 }
 
+# The kinds a curator can add by hand: every kind that becomes a record (a date only
+# informs other facts).
+HAND_KINDS = [(k, label) for k, label in Kind.choices if k != Kind.DATE]
+
 
 def editable_fields(kind: str) -> list[EditField]:
     """The fields a curator may correct before accepting a candidate of `kind`."""
     return list(_FIELDS.get(kind, []))
+
+
+def hand_payload(kind: str, values: dict[str, Any], evidence: str) -> dict[str, Any]:
+    """The payload of a fact a curator adds by hand: the form's values (typed, as the
+    edit form cleans them) in the shape extraction files that kind in, so that accepting
+    reads it the same way and every key Candidate.REQUIRED_PAYLOAD_KEYS names is there."""
+    payload = {key: _jsonable(v) for key, v in values.items() if v not in (None, "")}
+    if kind == Kind.QUOTE:
+        # Extraction files the quoted runs as a list; the form has one run per line.
+        lines = str(values.get("quoted") or "").splitlines()
+        payload["quoted"] = [line.strip() for line in lines if line.strip()]
+    elif kind == Kind.PROPOSAL:
+        # Extraction's text is the sentence stating the proposal: the evidence here. An
+        # unknown proposer is recorded as none, as extraction does.
+        payload["text"] = evidence
+        payload.setdefault("proposer", "")
+    elif kind == Kind.FIGURE:
+        # What is counted is extraction's unit ("companies"), which the label defaults to.
+        payload["unit"] = payload.get("label", "")
+    return payload
 
 
 def edit_initial(candidate: Candidate) -> dict[str, Any]:
@@ -230,6 +412,8 @@ def _clean(
             value = _to_int(raw)
             if value is _INVALID:
                 errors.setdefault(key, []).append("Enter a whole number, 0 or more.")
+            elif value is not None and spec.max_value is not None and value > spec.max_value:
+                errors.setdefault(key, []).append(f"At most {spec.max_value:,}.")
         if check_required and spec.required and value in (None, ""):
             errors.setdefault(key, []).append("This field is required.")
         cleaned[key] = value
@@ -823,10 +1007,15 @@ def _participation(
 def _accept_proposal(w: _Writer) -> models.Model:
     values = w.values
     title = values["title"]
+    # The sentence is a fallback for extraction, whose candidates carry no title; a title
+    # the curator typed (by hand) names the proposal, so an older proposal the sentence
+    # happens to mention is not taken for it.
+    by_sentence = "title" not in w.candidate.payload
     proposal = (
         _extraction_record(w.candidate, Proposal)
         or _find_proposal(title, w.document)
-        or _find_proposal(w.candidate.payload.get("text", ""), w.document)
+        or (by_sentence and _find_proposal(w.candidate.payload.get("text", ""), w.document))
+        or None
     )
     fields = {
         "announced_on": values.get("announced_on"),

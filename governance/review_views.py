@@ -12,11 +12,12 @@ from django import forms
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
 from governance import merge, review
@@ -24,7 +25,7 @@ from governance.forms import SourceForm
 from governance.htmx import render_page
 from governance.ingest import scheduling
 from governance.listings import valid_data
-from governance.models import Candidate, Document, Source
+from governance.models import Candidate, Decision, Document, Source
 from governance.review_queue import RECORDS_AS_SHOWN, QueueFilterForm, queue_health, review_page
 from governance.roles import admin_required, curator_required
 
@@ -93,29 +94,37 @@ def edit_form_class(kind: str) -> type[forms.Form]:
     """A form with one field per editable payload key of this kind of candidate."""
     fields: dict[str, forms.Field] = {}
     for f in review.editable_fields(kind):
+        common: dict[str, Any] = {"label": f.label, "required": f.required, "help_text": f.help}
         if f.kind == "date":
             field: forms.Field = forms.DateField(
-                label=f.label, required=f.required, widget=forms.DateInput(attrs={"type": "date"})
+                widget=forms.DateInput(attrs={"type": "date"}), **common
             )
         elif f.kind == "int":
-            field = forms.IntegerField(label=f.label, required=f.required)
+            field = forms.IntegerField(min_value=0, max_value=f.max_value, **common)
         elif f.kind == "choice":
-            field = forms.ChoiceField(label=f.label, required=f.required, choices=f.choices or [])
+            # No choice is made for the curator: a default would be filed unnoticed.
+            field = forms.ChoiceField(choices=[("", "Choose…"), *(f.choices or [])], **common)
         elif f.kind == "textarea":
-            field = forms.CharField(label=f.label, required=f.required, widget=forms.Textarea)
+            field = forms.CharField(
+                widget=forms.Textarea(attrs={"rows": 3}), max_length=f.max_length, **common
+            )
         else:
-            field = forms.CharField(label=f.label, required=f.required)
+            field = forms.CharField(max_length=f.max_length, **common)
         fields[f.key] = field
     return type("CandidateEditForm", (forms.Form,), fields)
 
 
 def _show_review_error(error: review.ReviewError, fields: forms.Form, form: forms.Form) -> None:
-    """A refused decision on the page: field errors beside their fields, else the message."""
+    """A refused decision on the page: field errors beside their fields, else the message
+    (naming the field, when it is one of a record the form does not show)."""
     if not error.field_errors:
         form.add_error(None, str(error))
     for key, errors in error.field_errors.items():
         for message in errors:
-            fields.add_error(key if key in fields.fields else None, message)
+            if key in fields.fields:
+                fields.add_error(key, message)
+            else:
+                fields.add_error(None, f"{key.replace('_', ' ').capitalize()}: {message}")
 
 
 @curator_required
@@ -328,73 +337,165 @@ def new_source(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "governance/review/new_source.html", {"form": form})
 
 
+DEFAULT_HAND_KIND = Candidate.Kind.PERSON
+HAND_KINDS = dict(review.HAND_KINDS)
+# The per-kind fields are payload keys ("kind", "text", "name"...): prefixed, they can
+# never collide with the page's own fields (a second `kind` once made every
+# organization, quote and proposal fall back to a person).
+FIELDS_PREFIX = "payload"
+HAND_EXTRACTOR = "manual-entry"  # the candidates' extractor: hand entries are counted apart
+EVIDENCE_MAX = 20_000
+
+
 class HandFactForm(forms.Form):
-    kind = forms.ChoiceField(
-        choices=[(k, v) for k, v in Candidate.Kind.choices if k != Candidate.Kind.DATE]
+    fact_kind = forms.ChoiceField(
+        label="Kind of fact",
+        choices=review.HAND_KINDS,
+        help_text="Changing it shows that kind's fields and keeps what you typed.",
     )
     evidence = forms.CharField(
+        label="Evidence",
+        max_length=EVIDENCE_MAX,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Paste the exact sentence of the document that supports the fact.",
+        help_text="Paste the exact words of the document that state the fact: they are "
+        "filed as its evidence.",
     )
+
+
+def _hand_fields(kind: str, data: Any = None, carried: Any = None) -> forms.Form:
+    """The fields of `kind`: bound to `data`, or starting from the values of `carried`
+    (a submitted form of another kind) wherever a field has the same name."""
+    form_class = edit_form_class(kind)
+    initial = {}
+    if carried is not None:
+        for name in form_class.base_fields:
+            value = carried.get(f"{FIELDS_PREFIX}-{name}")
+            if value:
+                initial[name] = value
+    return form_class(data, initial=initial, prefix=FIELDS_PREFIX)
 
 
 @curator_required
 def add_fact(request: HttpRequest, pk: int) -> HttpResponse:
-    """A fact extraction missed: the curator names its kind and quotes its evidence, then
-    fills the fields; it is filed as a candidate and accepted in one step."""
+    """A fact extraction missed: the curator names its kind, quotes its evidence and
+    fills the kind's fields; it is filed as a candidate and accepted in one step.
+
+    Changing the kind re-renders the fields, keeping what was typed: htmx posts the form
+    on change and swaps #fact-fields; without JavaScript, the form is posted and the
+    page comes back with the new kind's fields (the hidden `fields_kind` says which kind
+    the posted fields were for, so an Add after a change of kind never files them as
+    the other kind)."""
     document = get_object_or_404(Document, pk=pk)
-    kind = request.POST.get("kind") or request.GET.get("kind") or Candidate.Kind.PERSON
-    head = HandFactForm(request.POST or None, initial={"kind": kind})
-    fields_form = edit_form_class(kind if kind in Candidate.Kind.values else "person")(
-        request.POST if request.POST.get("save") else None
-    )
-    if request.POST.get("save") and head.is_valid() and fields_form.is_valid():
-        evidence = head.cleaned_data["evidence"].strip()
-        start = document.text.find(evidence)
-        same = Candidate.objects.filter(
-            document=document,
-            kind=head.cleaned_data["kind"],
-            start=start,
-            end=start + len(evidence),
-            extractor="manual-entry",
+    url = reverse("governance:review_add_fact", args=[document.pk])
+    posted = request.method == "POST"
+    query = request.POST if posted else request.GET
+    kind = query.get("fact_kind", "" if posted else DEFAULT_HAND_KIND)
+    shown = request.POST.get("fields_kind", "")
+    status, error = 200, ""
+    if kind not in HAND_KINDS:
+        # An unknown kind (a hand-made URL or post) is refused, with what was typed kept.
+        status = 400
+        error = (
+            f"“{kind[:40]}” is not a kind of fact that can be added by hand: choose one "
+            "from the list."
+            if kind
+            else "Choose the kind of fact."
         )
-        if start < 0:
-            head.add_error("evidence", "This text is not in the document: paste it exactly.")
-        elif same.exists():
-            head.add_error(
-                "evidence",
-                "A fact of this kind was already added by hand from this very text; "
-                "find it in the queue (status: decided) or quote a different span.",
-            )
-        else:
-            payload = {k: v for k, v in fields_form.cleaned_data.items() if v not in (None, "")}
-            candidate = Candidate(
-                document=document,
-                kind=head.cleaned_data["kind"],
-                payload=_jsonable(payload),
-                start=start,
-                end=start + len(evidence),
-                excerpt=evidence,
-                confidence=1.0,
-                extractor="manual-entry",
-            )
-            try:
-                candidate.full_clean(exclude=["record_type", "record_id"])
-                candidate.save()
-                review.accept(candidate.pk, user=request.user)
-            except ValidationError as error:
-                for message in error.messages:
-                    head.add_error(None, message)
-                Candidate.objects.filter(pk=candidate.pk, status="pending").delete()
-            except review.ReviewError as error:
-                _show_review_error(error, fields_form, head)
-                Candidate.objects.filter(pk=candidate.pk, status="pending").delete()
-            else:
-                messages.success(request, "Added, with its evidence.")
+        kind = shown if shown in HAND_KINDS else DEFAULT_HAND_KIND
+        head = HandFactForm(initial={"fact_kind": kind, **_typed(request.POST, "evidence")})
+        fields = _hand_fields(kind, carried=request.POST)
+    elif not posted or request.POST.get("choose") or shown != kind:
+        head = HandFactForm(initial={"fact_kind": kind, **_typed(request.POST, "evidence")})
+        fields = _hand_fields(kind, carried=request.POST if posted else None)
+    else:
+        head = HandFactForm(request.POST)
+        fields = _hand_fields(kind, request.POST)
+        if head.is_valid() and fields.is_valid():
+            decision = _file_hand_fact(request, document, kind, head, fields)
+            if decision is not None:
+                record = decision.candidate.record
+                messages.success(
+                    request, f"Added {HAND_KINDS[kind].lower()} “{record}”, with its evidence."
+                )
+                if decision.note:
+                    messages.info(request, decision.note)
                 return redirect(document.get_absolute_url())
-    context = {"document": document, "head": head, "fields_form": fields_form, "kind": kind}
-    return TemplateResponse(request, "governance/review/add_fact.html", context)
+    head.fields["fact_kind"].widget.attrs.update(
+        {"hx-post": url, "hx-trigger": "change", "hx-target": "#fact-fields"}
+    )
+    context = {
+        "document": document,
+        "head": head,
+        "fields_form": fields,
+        "kind": kind,
+        "kind_label": HAND_KINDS[kind],
+        "url": url,
+        "error": error,
+    }
+    response = render_page(
+        request, "governance/review/add_fact.html", context, partials=("fact-fields",)
+    )
+    response.status_code = status
+    if request.htmx and status == 200:
+        # The address of what is shown, so that reload and back bring this kind again.
+        response["HX-Push-Url"] = f"{url}?{urlencode({'fact_kind': kind})}"
+    return response
 
 
-def _jsonable(payload: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in payload.items()}
+def _typed(data: Any, *names: str) -> dict[str, str]:
+    return {name: data[name] for name in names if data.get(name)}
+
+
+def _file_hand_fact(
+    request: HttpRequest,
+    document: Document,
+    kind: str,
+    head: HandFactForm,
+    fields: forms.Form,
+) -> Decision | None:
+    """File the fact and accept it in one transaction; None (with the errors on the
+    forms) when it is refused, and then nothing is stored."""
+    evidence = head.cleaned_data["evidence"]
+    start = document.text.find(evidence)
+    if start < 0:
+        head.add_error(
+            "evidence",
+            "These words are not in the document: copy them from its text below, exactly.",
+        )
+        return None
+    end = start + len(evidence)
+    same = Candidate.objects.filter(
+        document=document, kind=kind, start=start, end=end, extractor=HAND_EXTRACTOR
+    )
+    already = (
+        "A fact of this kind was already added by hand from these very words: find it in "
+        "the queue, or quote different words."
+    )
+    if same.exists():
+        head.add_error("evidence", already)
+        return None
+    candidate = Candidate(
+        document=document,
+        kind=kind,
+        payload=review.hand_payload(kind, fields.cleaned_data, evidence),
+        start=start,
+        end=end,
+        excerpt=evidence,
+        confidence=1.0,
+        extractor=HAND_EXTRACTOR,
+    )
+    try:
+        candidate.full_clean(exclude=["record_type", "record_id"])
+        # One transaction: a refused accept leaves no candidate behind.
+        with transaction.atomic():
+            candidate.save()
+            return review.accept(candidate.pk, user=request.user)
+    except ValidationError as error:
+        for message in error.messages:
+            head.add_error(None, message)
+    except review.ReviewError as error:
+        _show_review_error(error, fields, head)
+    except IntegrityError:
+        # Another curator filed the same words as the same kind a moment ago.
+        head.add_error("evidence", already)
+    return None

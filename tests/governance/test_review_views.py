@@ -215,15 +215,14 @@ def test_a_fact_added_by_hand_keeps_its_evidence(
     curator_client: Client, document: Document
 ) -> None:
     url = reverse("governance:review_add_fact", args=[document.pk])
-    form = curator_client.get(url, {"kind": "person"}).content.decode()
-    assert 'name="name"' in form
-    missing = curator_client.post(
-        url, {"kind": "person", "save": "1", "evidence": "Premier Xi", "name": "Xi"}
-    )
+    form = curator_client.get(url, {"fact_kind": "person"}).content.decode()
+    assert 'name="payload-name"' in form
+    person = {"fact_kind": "person", "fields_kind": "person"}
+    missing = curator_client.post(url, {**person, "evidence": "Premier Xi", "payload-name": "Xi"})
     assert "not in the document" in missing.content.decode()
     assert not Person.objects.filter(name="Xi").exists()
     response = curator_client.post(
-        url, {"kind": "person", "save": "1", "evidence": "Li Qiang", "name": "Li Qiang"}
+        url, {**person, "evidence": "Li Qiang", "payload-name": "Li Qiang"}
     )
     assert response.status_code == 302
     person = Person.objects.get(name="Li Qiang")
