@@ -11,6 +11,7 @@ import pytest
 from django.db import close_old_connections, connection
 from django.test import Client
 
+from governance import database_health
 from tests.ingest.worker import terminate_own_connection
 from waic.services import free_port
 
@@ -25,6 +26,7 @@ def database_down() -> Iterator[None]:
     yield
     connection.close()
     connection.settings_dict["PORT"] = port
+    database_health.reset()  # the verdict the failed connections left
 
 
 def test_pages_api_and_fragments_answer_503_while_the_database_is_down(
