@@ -23,6 +23,7 @@ embedded one when it is unset.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import signal
@@ -152,10 +153,8 @@ class OutageSite:
     def signal_postgres(self, signum: int) -> None:
         """Every PostgreSQL process: the postmaster and its backends, as a frozen host."""
         for pid in self.pg.pids():
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signum)
-            except ProcessLookupError:
-                pass
 
     def kill_postgres(self) -> None:
         running = self.pg.postmaster()
@@ -200,13 +199,16 @@ class OutageSite:
     def warm(self, rounds: int = 3) -> None:
         """Every web thread serves a few pages: each holds an open connection."""
         for _ in range(rounds):
-            assert all(a.status == 200 for a in self.burst(4 * self.workers * self.threads))
+            answers = self.burst(4 * self.workers * self.threads)
+            assert all(a.status == 200 for a in answers), [describe(a) for a in answers]
 
     def until_served(self, timeout: float = 30) -> float:
-        """Seconds until a page needing the database answers 200."""
+        """Seconds until pages needing the database are served again by every web
+        process: a burst of twice as many requests as there are web threads all 200."""
         started = time.monotonic()
+        n = 2 * self.workers * self.threads
         while time.monotonic() - started < timeout:
-            if self.get("/statements/", {}, timeout=5).status == 200:
+            if all(a.status == 200 for a in self.burst(n)):
                 return time.monotonic() - started
             time.sleep(0.05)
         raise AssertionError(f"pages not served again within {timeout:.0f}s")
@@ -245,9 +247,7 @@ class Load:
 def bad(answers: list[Answer]) -> list[Answer]:
     """Answers that break the promise: not 200 or 503, or a 503 later than LIMIT."""
     return [
-        a
-        for a in answers
-        if a.status not in (200, 503) or (a.status == 503 and a.seconds >= LIMIT)
+        a for a in answers if a.status not in (200, 503) or (a.status == 503 and a.seconds >= LIMIT)
     ]
 
 
