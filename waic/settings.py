@@ -65,14 +65,15 @@ MIDDLEWARE = [
     # response gets their headers), before the session, the user and the database, which
     # a cached page does not need.
     "governance.page_cache.AnonymousPageCache",
+    # A clear 503 while PostgreSQL is unreachable; inside the CSP so the page gets it,
+    # outside the session, auth and messages, whose response ends can meet the outage.
+    "governance.middleware.DatabaseUnavailable",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    # A clear 503 while PostgreSQL is unreachable; inside the CSP so the page gets it.
-    "governance.middleware.DatabaseUnavailable",
     "governance.middleware.AnalystQueryTimeout",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last, as django-axes asks: turns a locked-out login into its lockout page.
@@ -141,12 +142,23 @@ DATABASES = {
         "CONN_HEALTH_CHECKS": True,
     }
 }
-# A server that does not answer (unplugged, firewalled) fails a connection attempt after
-# this many seconds instead of hanging the page or the task.
-DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int(
-    "DATABASE_CONNECT_TIMEOUT", default=3
+# A server that does not answer (unplugged, firewalled, stopped) fails a connection
+# attempt after this many seconds instead of hanging the page or the task; 2 is libpq's
+# least, and what leaves a page its 503 within 3 s (governance/database_health.py).
+DATABASES["default"].setdefault("OPTIONS", {}).update(
+    connect_timeout=env.int("DATABASE_CONNECT_TIMEOUT", default=2),
+    # A server whose host vanished from the network (no reset ever comes) ends an idle
+    # connection after 5 + 3 x 2 s of silence, and one with a query unacknowledged after
+    # 10 s, in workers and commands too. A stopped server's kernel still acknowledges
+    # everything, so these never fire for it: web requests have the watchdog for that.
+    keepalives=1,
+    keepalives_idle=5,
+    keepalives_interval=2,
+    keepalives_count=3,
+    tcp_user_timeout=10_000,
 )
-DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
+# Django's PostgreSQL backend, plus the shared "database down" verdict.
+DATABASES["default"]["ENGINE"] = "governance.postgres"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

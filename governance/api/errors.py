@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg2.errors
-from django.db import OperationalError, connection, transaction
+from django.db import Error, connection, transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import HttpError, ValidationError
@@ -59,7 +59,9 @@ def _http_error(request: HttpRequest, exc: HttpError, api: NinjaAPI) -> HttpResp
     return api.create_response(request, body, status=exc.status_code)
 
 
-def _operational_error(request: HttpRequest, exc: OperationalError, api: NinjaAPI) -> HttpResponse:
+def _database_error(request: HttpRequest, exc: Error, api: NinjaAPI) -> HttpResponse:
+    # Anything else, a lost database included, goes on to the middlewares (a JSON 503 from
+    # governance.middleware.DatabaseUnavailable), not to ninja's own 500.
     if not isinstance(exc.__cause__, psycopg2.errors.QueryCanceled):
         raise exc
     # The cancelled query aborted the request's transaction (AnalystQueryTimeout's): roll it
@@ -73,4 +75,4 @@ def _operational_error(request: HttpRequest, exc: OperationalError, api: NinjaAP
 def install(api: NinjaAPI) -> None:
     api.add_exception_handler(ValidationError, lambda r, e: _validation_error(r, e, api))
     api.add_exception_handler(HttpError, lambda r, e: _http_error(r, e, api))
-    api.add_exception_handler(OperationalError, lambda r, e: _operational_error(r, e, api))
+    api.add_exception_handler(Error, lambda r, e: _database_error(r, e, api))

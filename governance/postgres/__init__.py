@@ -1,0 +1,1 @@
+"""Django's PostgreSQL backend, told about outages (governance.database_health)."""
