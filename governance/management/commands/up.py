@@ -291,9 +291,9 @@ class Command(BaseCommand):
             commands["beat"] = [python, "-m", "celery", "-A", "waic", "beat", "-l", "info"]
         # The web server first, alone: on two cores the worker's and beat's start-up
         # would otherwise compete with it for the CPU and delay the first page by ~3 s.
-        # All children are forked before any reader thread exists (preexec_fn is only
-        # safe in a single-threaded process); the web server's few start-up lines wait in
-        # its pipe meanwhile.
+        # All children are first forked before any reader thread exists (preexec_fn is
+        # only safe in a single-threaded process); the web server's few start-up lines wait
+        # in its pipe meanwhile. Restarts come later, with readers running: see _popen.
         self.preexec = _die_with_parent(os.getpid())
         self.child_env = env
         self.say("starting the web server")
@@ -520,8 +520,9 @@ class Command(BaseCommand):
                 )
 
     def _popen(self, argv: list[str]) -> subprocess.Popen[bytes]:
-        # preexec_fn only calls prctl and getppid; spawned from the main thread, which
-        # the parent-death signal follows, also for restarts made while readers run.
+        # Always from the main thread, which the parent-death signal follows. For restarts,
+        # made while reader threads run, the preexec_fn is still safe: it calls only prctl
+        # and getppid, which take no lock another thread could hold at the fork.
         return subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
