@@ -58,6 +58,15 @@ def test_services_and_healthchecks(compose: dict[str, Any]) -> None:
     assert "--appendonly" in redis_command and "noeviction" in redis_command
 
 
+def test_long_running_services_are_restarted_when_they_exit(compose: dict[str, Any]) -> None:
+    """A worker killed (out of memory, say) comes back by itself, as under `manage.py up`;
+    the one-shot migrate job is not run again."""
+    services = compose["services"]
+    for name in ("postgres", "redis", "web", "worker", "beat"):
+        assert services[name].get("restart") in ("unless-stopped", "always", "on-failure"), name
+    assert services["migrate"]["restart"] == "no"
+
+
 def test_django_services_share_one_definition(compose: dict[str, Any]) -> None:
     services = compose["services"]
     base = compose["x-django"]

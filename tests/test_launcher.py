@@ -329,3 +329,98 @@ def test_up_on_a_busy_web_port_fails_with_one_line_and_leaves_nothing(tmp_path: 
         if proc.info["cwd"] and str(tmp_path) in proc.info["cwd"]:
             leftovers.append(proc.pid)
     assert leftovers == []
+
+
+def _child(up: Launcher, *words: str) -> psutil.Process:
+    """The launcher's direct child whose command line has all these words."""
+    for proc in psutil.Process(up.proc.pid).children():
+        with contextlib.suppress(psutil.Error):
+            if all(word in proc.cmdline() for word in words):
+                return proc
+    pytest.fail(f"no child of up runs {words}:\n{up.output}")
+
+
+class _Pages:
+    """Requests the home page every 0.2 s in a thread, recording each answer (or error)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.answers: list[tuple[float, int | str]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            try:
+                status: int | str = requests.get(self.url, timeout=5).status_code
+            except requests.RequestException as exc:
+                status = type(exc).__name__
+            self.answers.append((time.monotonic(), status))
+
+    def since(self, started: float) -> list[int | str]:
+        return [status for at, status in self.answers if at >= started]
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def test_up_restarts_a_killed_worker_beat_and_web_and_the_site_keeps_serving(
+    tmp_path: Path, launchers: list[Launcher]
+) -> None:
+    """SIGKILL of a child's main process (what an out-of-memory kill does): up says which
+    and why, restarts it after a delay, and never stops the rest of the site."""
+    ports = {"port": free_port(), "pg_port": free_port(), "redis_port": free_port()}
+    up = _start(launchers, tmp_path, **ports)
+    url = up.wait_for(RUNNING, COLD_START).group(1)
+    broker = f"redis://127.0.0.1:{ports['redis_port']}/0"
+    queue = os.environ.get("CELERY_QUEUE", "celery")
+    pages = _Pages(url)
+    try:
+        # --- the worker --------------------------------------------------------------
+        worker = _child(up, "celery", "worker")
+        pool = worker.children()
+        assert pool, "the worker has pool processes"
+        killed = time.monotonic()
+        worker.kill()
+        up.wait_for(
+            r"^up \| the worker process stopped unexpectedly \(killed by SIGKILL\); "
+            r"restarting it in 1s \(restart 1\)",
+            10,
+        )
+        up.wait_for(r"^up \| restarted the worker \(pid \d+; 1 restart so far\)", 10)
+        up.wait_for(r"^up \| the worker is back after \d+\.\ds", 90)
+        # Its orphaned pool went with it; the new worker consumes.
+        assert _wait_until_gone(pool, 10) == []
+        Celery(broker=broker).send_task("governance.tasks.heartbeat", queue=queue)
+        up.wait_for(r"^worker \| .*Task governance\.tasks\.heartbeat\[.*\] succeeded", 60)
+        served = pages.since(killed)
+        assert served and set(served) == {200}, served  # the site answered throughout
+
+        # --- beat ----------------------------------------------------------------------
+        killed = time.monotonic()
+        _child(up, "celery", "beat").kill()
+        up.wait_for(r"^up \| the beat process stopped unexpectedly \(killed by SIGKILL\)", 10)
+        up.wait_for(r"^up \| restarted the beat \(pid \d+; 1 restart so far\)", 10)
+        up.wait_for(r"^up \| the beat is back after \d+\.\ds", 60)
+        served = pages.since(killed)
+        assert served and set(served) == {200}, served
+
+        # --- the web server: down while it restarts, then back by itself ---------------
+        _child(up, "gunicorn").kill()
+        up.wait_for(r"^up \| the web process stopped unexpectedly \(killed by SIGKILL\)", 10)
+        up.wait_for(r"^up \| restarted the web \(pid \d+; 1 restart so far\)", 10)
+        up.wait_for(r"^up \| the web is back after \d+\.\ds", 60)
+        assert requests.get(url, timeout=30).status_code == 200
+    finally:
+        pages.stop()
+
+    (tmp_path / "up.log").write_text(up.output)
+    assert up.proc.poll() is None  # nothing above stopped the launcher
+    assert "stopped everything" not in up.output
+    procs = up.processes()
+    assert up.interrupt() == 0, up.output
+    assert "up | restarts while running: web 1, worker 1, beat 1" in up.lines, up.output
+    assert _wait_until_gone(procs, 10) == []
+    assert up.lines[-1] == "up | stopped"

@@ -9,7 +9,10 @@ from celery import Celery
 from celery.exceptions import SecurityWarning
 from celery.signals import after_setup_logger, task_prerun, worker_init
 
+from waic import broker_fix
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "waic.settings")
+broker_fix.install()  # a worker survives losing Redis mid-task (waic/broker_fix.py)
 
 app = Celery("waic")
 app.config_from_object("django.conf:settings", namespace="CELERY")

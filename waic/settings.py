@@ -313,6 +313,14 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=200)
 # Tests give each session its own queue, so a test worker never takes a real job.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
+# Pool children recycled: spaCy's parse of a long document grows a child by hundreds of MB
+# that it never returns (bench/worker-memory.md). A child whose peak resident memory passed
+# WORKER_MAX_MEMORY_MB is replaced once its task ends, and any child after
+# WORKER_MAX_TASKS tasks; 0 turns either off. (Not named CELERY_WORKER_*: Celery's command
+# line reads those variables as its own --max-*-per-child options.)
+_WORKER_MAX_MEMORY_MB = env.int("WORKER_MAX_MEMORY_MB", default=800)
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = _WORKER_MAX_MEMORY_MB * 1024 or None  # KiB
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("WORKER_MAX_TASKS", default=1000) or None
 # Added to a worker's nice value at start (waic/celery.py): below the web server's.
 WORKER_NICENESS = env.int("WORKER_NICENESS", default=10)
 # An extraction worker waits between documents while the web server on its machine has

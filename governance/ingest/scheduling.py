@@ -7,18 +7,26 @@ from datetime import datetime, timedelta
 import redis
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from governance.models import Source
 
 
 def due_sources(now: datetime) -> Q:
+    """Enabled, due and unclaimed sources whose message is not presumed still queued.
+
+    A message counts as still queued for INGEST_REENQUEUE_AFTER after it was sent, unless a
+    worker claimed the source since (the lease was taken after the enqueue) and let the
+    lease lapse: that worker died mid-fetch and its message was consumed, so the source is
+    enqueued again on the first tick after the lapse. The new enqueue stamp is later than
+    the lapsed lease, so the next tick does not enqueue it a second time."""
     recently = now - timedelta(seconds=settings.INGEST_REENQUEUE_AFTER)
+    lease_lapsed_since_enqueued = Q(lease_expires_at__lt=now, enqueued_at__lt=F("lease_expires_at"))
     return (
         Q(enabled=True, next_fetch_at__lte=now)
         & (Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
-        & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=recently))
+        & (Q(enqueued_at__isnull=True) | Q(enqueued_at__lt=recently) | lease_lapsed_since_enqueued)
     )
 
 

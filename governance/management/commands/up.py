@@ -2,8 +2,10 @@
 
 With DATABASE_URL / REDIS_URL unset it starts the embedded PostgreSQL / Redis (see
 waic/services.py); then it migrates, seeds, and runs gunicorn, one Celery worker and Celery
-beat as child processes, streaming their output with a prefix ("web | ..."). Ctrl-C or
-SIGTERM stops the children, then the embedded servers, and exits 0.
+beat as child processes, streaming their output with a prefix ("web | ..."). A child that
+dies once the site answers is restarted, with a growing delay if it keeps dying, and said
+on screen: only Ctrl-C or SIGTERM stops the children, then the embedded servers, and exits
+0.
 """
 
 from __future__ import annotations
@@ -48,6 +50,13 @@ _READY_LINES = {
 _DUMP_TASK = "governance.tasks.build_dataset_dump"
 _DUMP_DONE = re.compile(r"Task governance\.tasks\.build_dataset_dump\[[^\]]+\] (succeeded|raised)")
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# A child that dies is restarted after RESTART_DELAY seconds, doubled each time it dies
+# again soon after, up to RESTART_DELAY_MAX; one that ran STABLE_AFTER seconds starts over
+# at RESTART_DELAY. A child that cannot stay up (a broken deploy, say) thus costs a start
+# every half minute, not a busy loop, and the rest of the site keeps serving.
+RESTART_DELAY = 1.0
+RESTART_DELAY_MAX = 30.0
+STABLE_AFTER = 30.0
 
 
 class _Interrupted(BaseException):
@@ -99,10 +108,18 @@ class _PrefixedWriter:
 class _Child:
     name: str
     popen: subprocess.Popen[bytes]
+    argv: list[str] = field(default_factory=list)
     reader: threading.Thread | None = None
     descendants: list[psutil.Process] = field(default_factory=list)
     # Set by the reader thread when the child prints the line that says it serves.
     ready: threading.Event = field(default_factory=threading.Event)
+    started_at: float = field(default_factory=time.monotonic)
+    # Restarts so far, the delay before the next one, and when it is due (None: running).
+    restarts: int = 0
+    delay: float = RESTART_DELAY
+    restart_at: float | None = None
+    # When the running process was a restart: to say how long it took to serve again.
+    died_at: float | None = None
 
 
 def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
@@ -185,6 +202,9 @@ class Command(BaseCommand):
         self.force_stop = False
         self.compiling: subprocess.Popen[bytes] | None = None
         self.compiling_since = 0.0
+        self.child_env: dict[str, str] = {}
+        self.preexec: Any = None
+        self.web_address: tuple[str, int] = ("127.0.0.1", 8000)
         previous = {sig: signal.signal(sig, self._on_signal) for sig in _SIGNALS}
         failure: str | None = None
         try:
@@ -271,20 +291,20 @@ class Command(BaseCommand):
             commands["beat"] = [python, "-m", "celery", "-A", "waic", "beat", "-l", "info"]
         # The web server first, alone: on two cores the worker's and beat's start-up
         # would otherwise compete with it for the CPU and delay the first page by ~3 s.
-        # All children are forked before any reader thread exists (preexec_fn is only
-        # safe in a single-threaded process); the web server's few start-up lines wait in
-        # its pipe meanwhile.
-        preexec = _die_with_parent(os.getpid())
+        # All children are first forked before any reader thread exists (preexec_fn is
+        # only safe in a single-threaded process); the web server's few start-up lines wait
+        # in its pipe meanwhile. Restarts come later, with readers running: see _popen.
+        self.preexec = _die_with_parent(os.getpid())
+        self.child_env = env
         self.say("starting the web server")
-        self._spawn("web", commands.pop("web"), env, preexec)
+        self._spawn("web", commands.pop("web"))
         failure = self._wait_for_web(host, port)
         if not failure and commands:
             self.say(f"the site answers; starting the {' and '.join(commands)}")
             for name, argv in commands.items():
-                self._spawn(name, argv, env, preexec)
+                self._spawn(name, argv)
         for child in self.children:
-            child.reader = threading.Thread(target=self._pump, args=(child,), daemon=True)
-            child.reader.start()
+            self._start_reader(child)
         if failure:
             return failure
         dump_queued = self._queue_first_dump(worker=not options["no_worker"])
@@ -299,9 +319,7 @@ class Command(BaseCommand):
         # the children reconnect by themselves.
         watch = ServiceWatch(self.say, env, self.services)
         while not self.stop_requested:
-            failure = self._dead_child()
-            if failure:
-                return failure
+            self._heal_children()
             watch.check()
             self._note_compiled()
             time.sleep(0.2)
@@ -379,9 +397,8 @@ class Command(BaseCommand):
         waiting = [child for child in self.children if child.name in _READY_LINES]
         deadline = time.monotonic() + ANNOUNCE_TIMEOUT
         while time.monotonic() < deadline:
-            failure = self._dead_child()
-            if failure:
-                return failure
+            # The site answers already: a child that dies now is restarted, not fatal.
+            self._heal_children()
             if all(child.ready.is_set() for child in waiting) and (
                 not wait_for_dump or self.dump_done.is_set()
             ):
@@ -432,14 +449,22 @@ class Command(BaseCommand):
         env["PYTHONUNBUFFERED"] = "1"  # lines reach us as they are written
         return env
 
-    def _pump(self, child: _Child) -> None:
-        assert child.popen.stdout is not None
+    def _start_reader(self, child: _Child) -> None:
+        child.reader = threading.Thread(target=self._pump, args=(child, child.popen), daemon=True)
+        child.reader.start()
+
+    def _pump(self, child: _Child, popen: subprocess.Popen[bytes]) -> None:
+        assert popen.stdout is not None
         ready = _READY_LINES.get(child.name)
-        for raw in iter(child.popen.stdout.readline, b""):
+        for raw in iter(popen.stdout.readline, b""):
             line = raw.decode(errors="replace").rstrip("\r\n")
             self.output.line(child.name, line)
             if ready is not None and not child.ready.is_set() and ready.search(line):
                 child.ready.set()
+                if child.died_at is not None:
+                    back = time.monotonic() - child.died_at
+                    self.say(f"the {child.name} is back after {back:.1f}s")
+                    child.died_at = None
             if child.name == "worker" and _DUMP_DONE.search(line):
                 self.dump_done.set()
 
@@ -453,45 +478,100 @@ class Command(BaseCommand):
                 )
         return None
 
-    def _spawn(self, name: str, argv: list[str], env: dict[str, str], preexec: Any) -> None:
-        popen = subprocess.Popen(
+    def _heal_children(self) -> None:
+        """Restart every child that died, each after its backoff delay.
+
+        The dead child's whole process group goes first: a worker killed alone leaves its
+        pool processes (and gunicorn's master its workers, holding the port)."""
+        now = time.monotonic()
+        for child in self.children:
+            code = child.popen.poll()
+            if code is None:
+                # The web server prints no line when it serves: it is asked instead.
+                if child.name == "web" and child.died_at is not None and self._web_answers(1):
+                    self.say(f"the web is back after {time.monotonic() - child.died_at:.1f}s")
+                    child.died_at = None
+                continue
+            if child.restart_at is None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(child.popen.pid, signal.SIGKILL)
+                if now - child.started_at >= STABLE_AFTER:
+                    child.delay = RESTART_DELAY
+                child.restart_at = now + child.delay
+                child.died_at = child.died_at or now
+                self.say(
+                    f"the {child.name} process stopped unexpectedly ({_exit_description(code)}); "
+                    f"restarting it in {child.delay:.0f}s (restart {child.restarts + 1}); "
+                    "the rest of the site keeps running"
+                )
+                child.delay = min(child.delay * 2, RESTART_DELAY_MAX)
+            elif now >= child.restart_at:
+                if child.reader is not None:
+                    child.reader.join(timeout=1)  # its last lines first
+                child.restarts += 1
+                child.restart_at = None
+                child.ready.clear()
+                child.popen = self._popen(child.argv)
+                child.started_at = time.monotonic()
+                self._start_reader(child)
+                self.say(
+                    f"restarted the {child.name} (pid {child.popen.pid}; "
+                    f"{child.restarts} restart{'s' if child.restarts != 1 else ''} so far)"
+                )
+
+    def _popen(self, argv: list[str]) -> subprocess.Popen[bytes]:
+        # Always from the main thread, which the parent-death signal follows. For restarts,
+        # made while reader threads run, the preexec_fn is still safe: it calls only prctl
+        # and getppid, which take no lock another thread could hold at the fork.
+        return subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             cwd=settings.BASE_DIR,
-            env=env,
+            env=self.child_env,
             # Own session: the terminal's Ctrl-C reaches only the launcher, which then
             # stops the children in order.
             start_new_session=True,
-            preexec_fn=preexec,
+            preexec_fn=self.preexec,
         )
-        self.children.append(_Child(name, popen))
+
+    def _spawn(self, name: str, argv: list[str]) -> None:
+        self.children.append(_Child(name, self._popen(argv), argv=argv))
+
+    def _web_answers(self, timeout: float) -> bool:
+        """Any HTTP answer from the web server, even an error page, means it serves."""
+        try:
+            conn = http.client.HTTPConnection(*self.web_address, timeout=timeout)
+            try:
+                # Its own User-Agent keeps it out of the access log (waic/quiet_logs.py).
+                conn.request("GET", "/", headers={"User-Agent": PROBE_USER_AGENT})
+                conn.getresponse().read()
+            finally:
+                conn.close()
+        except (OSError, http.client.HTTPException):
+            return False
+        return True
 
     def _wait_for_web(self, host: str, port: int) -> str | None:
-        probe = _display_host(host).strip("[]")
+        self.web_address = (_display_host(host).strip("[]"), port)
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
             failure = self._dead_child()
             if failure:
                 return failure
-            try:
-                conn = http.client.HTTPConnection(probe, port, timeout=10)
-                try:
-                    # Its own User-Agent keeps it out of the access log (waic/quiet_logs.py).
-                    conn.request("GET", "/", headers={"User-Agent": PROBE_USER_AGENT})
-                    conn.getresponse().read()
-                finally:
-                    conn.close()
-                return None  # any HTTP answer, even an error page, means it serves
-            except (OSError, http.client.HTTPException):
-                time.sleep(0.2)
+            if self._web_answers(timeout=10):
+                return None
+            time.sleep(0.2)
         return f"the web server did not answer on {host}:{port} within {READY_TIMEOUT:.0f}s"
 
     def _stop_children(self, timeout: float) -> None:
         if not self.children:
             return
         self.say(f"stopping {', '.join(child.name for child in self.children)}")
+        restarted = [f"{child.name} {child.restarts}" for child in self.children if child.restarts]
+        if restarted:
+            self.say(f"restarts while running: {', '.join(restarted)}")
         for child in self.children:
             # Remembered now: after the parent exits they can no longer be found via it.
             with contextlib.suppress(psutil.Error):
