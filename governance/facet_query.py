@@ -44,14 +44,15 @@ class FacetRow:
 
 
 def facet_rows(
-    counts: dict[str, QuerySet[Any]],
+    counts: dict[str, QuerySet[Any] | tuple[str, list[Any]]],
     labels: dict[str, LabelTable],
     selected: dict[str, list[str]],
     scopes: dict[str, str] | None = None,
     shared: dict[str, QuerySet[Any]] | None = None,
 ) -> list[FacetRow]:
-    """One round trip for all facets. `counts` maps a facet to a grouped queryset with
-    columns `key` and `n` (ordered and sliced); facets without a LabelTable show the key.
+    """One round trip for all facets. `counts` maps a facet to a grouped queryset (or its
+    SQL and parameters) with columns `key` and `n`, ordered and sliced; facets without a
+    LabelTable show the key.
     `shared` names querysets that become materialized common table expressions, which the
     `counts` may read by name; `scopes` maps a facet to the one of them it counts, whose
     number of rows is returned."""
@@ -67,7 +68,7 @@ def facet_rows(
         parts.append(f"SELECT %s, NULL, NULL, (SELECT COUNT(*) FROM {q(cte)})")
         params.append(name)
     for name, qs in counts.items():
-        inner, inner_params = compiled(qs)
+        inner, inner_params = qs if isinstance(qs, tuple) else compiled(qs)
         table = labels.get(name)
         if table is None:
             parts.append(

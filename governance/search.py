@@ -22,7 +22,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
-from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import ExtractYear
 from django.utils.html import escape
@@ -230,35 +230,39 @@ class Facet:
     sampled: bool = False  # counts are over the latest FACET_SCAN matches only
 
 
-def _facet_scope(filters: StatementFilters, name: str) -> QuerySet[Statement]:
+# What each facet counts, carried in the scope's rows so that counting reads the scope
+# alone: joining the statements back by id cost 10,000 lookups per facet.
+_FACET_KEYS = {
+    "facet_country": F("on_behalf_of_country_id"),
+    "facet_speaker": F("speaker_id"),
+    "facet_event": F("event_id"),
+    "facet_kind": F("kind"),
+    "facet_year": ExtractYear("date_start"),
+}
+
+
+def _facet_scope(filters: StatementFilters, name: str) -> QuerySet[Any]:
     """The statements a facet counts: the FACET_SCAN + 1 latest added under every other
-    filter (one more than counted, so the query can tell that the set was cut)."""
-    return filtered_statements(filters, skip=name).order_by("-id").values("pk")[: FACET_SCAN + 1]
+    filter (one more than counted, so the query can tell that the set was cut), with the
+    values the facets count."""
+    qs = filtered_statements(filters, skip=name).order_by("-id")
+    return qs.values("pk", **_FACET_KEYS)[: FACET_SCAN + 1]
 
 
-def _facet_counts(name: str, scope: str) -> QuerySet[Any]:
-    """The facet's values (`key`) with their counts (`n`) over its scope, read from
-    `scope`, the common table expression of _facet_scope's rows (see _facets)."""
+def _facet_counts(name: str, scope: str) -> tuple[str, list[Any]]:
+    """SQL for the facet's values (`key`) with their counts (`n`) over its scope, read
+    from `scope`, the common table expression of _facet_scope's rows (see _facets)."""
     # Cut to FACET_SCAN, the latest added: the extra row only tells that there were more.
-    latest = RawSQL(f'SELECT pk FROM "{scope}" ORDER BY pk DESC LIMIT %s', [FACET_SCAN])
-    qs = Statement.objects.filter(pk__in=latest).order_by()
+    latest = f'(SELECT * FROM "{scope}" ORDER BY pk DESC LIMIT %s) s'
     if name == "proposal":
-        rows = (
-            Statement.proposals.through.objects.filter(statement__in=qs.values("pk"))
-            .order_by()
-            .values(key=F("proposal_id"))
-        )
+        through = Statement.proposals.through._meta.db_table
+        rows = f'{latest} JOIN "{through}" p ON p.statement_id = s.pk'
+        key = "p.proposal_id"
     else:
-        key = {
-            "country": F("on_behalf_of_country_id"),
-            "speaker": F("speaker_id"),
-            "event": F("event_id"),
-            "kind": F("kind"),
-            "year": ExtractYear("date_start"),
-        }[name]
-        rows = qs.values(key=key)
+        rows, key = latest, f"s.facet_{name}"
     # A few more than shown, so that selected values usually come with their counts.
-    return rows.annotate(n=Count("*")).order_by("-n")[: FACET_SIZE * 5]
+    sql = f"SELECT {key} AS key, COUNT(*) AS n FROM {rows} GROUP BY 1 ORDER BY 2 DESC LIMIT %s"
+    return sql, [FACET_SCAN, FACET_SIZE * 5]
 
 
 # Where the keys of a facet get their URL value and their label (joined in by the query).
