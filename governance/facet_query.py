@@ -7,6 +7,10 @@ statements. The labels of selected values come in the same query (with no count)
 selected value that no statement matches any more still has its name. The sizes of the
 facets' scopes come in the same query too (rows with no value), so a caller can tell a
 cut scope from a whole one.
+
+The scopes are common table expressions, computed once each however many facets count
+them: with no facet ticked every facet counts the same statements, and scanning them once
+instead of twelve times is what keeps a common term with a date range under the timeout.
 """
 
 from __future__ import annotations
@@ -40,23 +44,31 @@ class FacetRow:
 
 
 def facet_rows(
-    counts: dict[str, QuerySet[Any]],
+    counts: dict[str, QuerySet[Any] | tuple[str, list[Any]]],
     labels: dict[str, LabelTable],
     selected: dict[str, list[str]],
-    scopes: dict[str, QuerySet[Any]] | None = None,
+    scopes: dict[str, str] | None = None,
+    shared: dict[str, QuerySet[Any]] | None = None,
 ) -> list[FacetRow]:
-    """One round trip for all facets. `counts` maps a facet to a grouped queryset with
-    columns `key` and `n` (ordered and sliced); facets without a LabelTable show the key.
-    `scopes` maps a facet to the (sliced) rows it counts, whose number is returned."""
+    """One round trip for all facets. `counts` maps a facet to a grouped queryset (or its
+    SQL and parameters) with columns `key` and `n`, ordered and sliced; facets without a
+    LabelTable show the key.
+    `shared` names querysets that become materialized common table expressions, which the
+    `counts` may read by name; `scopes` maps a facet to the one of them it counts, whose
+    number of rows is returned."""
+    ctes: list[str] = []
     parts: list[str] = []
     params: list[Any] = []
     q = connection.ops.quote_name
-    for name, qs in (scopes or {}).items():
+    for cte, qs in (shared or {}).items():
         inner, inner_params = compiled(qs)
-        parts.append(f"SELECT %s, NULL, NULL, (SELECT COUNT(*) FROM ({inner}) s)")
-        params += [name, *inner_params]
+        ctes.append(f"{q(cte)} AS MATERIALIZED ({inner})")
+        params += inner_params
+    for name, cte in (scopes or {}).items():
+        parts.append(f"SELECT %s, NULL, NULL, (SELECT COUNT(*) FROM {q(cte)})")
+        params.append(name)
     for name, qs in counts.items():
-        inner, inner_params = compiled(qs)
+        inner, inner_params = qs if isinstance(qs, tuple) else compiled(qs)
         table = labels.get(name)
         if table is None:
             parts.append(
@@ -80,6 +92,9 @@ def facet_rows(
         params += [name, list(values)]
     if not parts:
         return []
+    sql = " UNION ALL ".join(f"({p})" for p in parts)
+    if ctes:
+        sql = f"WITH {', '.join(ctes)} {sql}"
     with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(f"({p})" for p in parts), params)
+        cursor.execute(sql, params)
         return [FacetRow(*row) for row in cursor.fetchall()]
