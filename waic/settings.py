@@ -67,6 +67,9 @@ MIDDLEWARE = [
     "governance.page_cache.AnonymousPageCache",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Reads a POSTed form before the CSRF check does: one too large gets a page naming the
+    # limit (413) instead of a bare 400.
+    "governance.request_limits.RequestTooLarge",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -101,6 +104,13 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "account_home"
 LOGOUT_REDIRECT_URL = "governance:dashboard"
 WSGI_APPLICATION = "waic.wsgi.application"
+# The most form data (not counting uploaded files) a request may carry, in bytes. Django's
+# 2.5 MB answered a long pasted text with a bare 400 (a non-ASCII paste, percent-encoded,
+# costs up to 9 bytes a character). 10 MiB holds the largest text a source may have
+# (2 MB, governance/forms.py) several times over, so an over-size paste reaches the form
+# and is refused there with the limit named and the text kept; beyond this a 413 page
+# names the limit (governance/request_limits.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 
 TEMPLATES = [
     {
