@@ -242,6 +242,10 @@ CORS_ALLOW_METHODS = ["GET", "OPTIONS"]
 CORS_ALLOW_CREDENTIALS = False
 # Requests per client (IP address) to /api/, e.g. "120/min", "5000/day".
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="120/min")
+# Sign-up forms sent per client (IP address): each may send an email, so few are needed.
+SIGNUP_RATE_LIMIT = env.str("SIGNUP_RATE_LIMIT", default="10/hour")
+# How long the link in a sign-up email works, in seconds (default three days).
+SIGNUP_LINK_MAX_AGE = env.int("SIGNUP_LINK_MAX_AGE", default=3 * 24 * 3600)
 # Reverse proxies in front of the app, for the client address the rate limit counts: 0
 # (the default: gunicorn serves clients directly) ignores X-Forwarded-For, which any
 # client can send; N takes the address the Nth proxy from the app appended.
