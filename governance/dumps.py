@@ -13,11 +13,12 @@ build_dump`, into settings.DUMPS_DIR, and offered on /data/.
   hash), not their full text: that would make the dump mostly article bodies. Every
   evidence row carries the exact excerpt it relies on, and the document's page and URL
   give the full text.
+- Text cells a spreadsheet would evaluate as a formula are neutralized with a leading
+  quote (governance.spreadsheet), as in the list exports.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime
 import io
 import json
@@ -39,7 +40,7 @@ from django.db.models import QuerySet
 from django.db.models.functions import Length
 from django.utils import timezone
 
-from governance import quotation
+from governance import quotation, spreadsheet
 from governance.models import (
     ActionPlanItem,
     Country,
@@ -464,7 +465,7 @@ def _write_table(archive: zipfile.ZipFile, table: Table) -> int:
     n = 0
     with archive.open(table.file, "w", force_zip64=True) as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        writer = csv.writer(text)
+        writer = spreadsheet.Writer(text)
         writer.writerow([c.name for c in table.columns])
         for n, row in enumerate(table_rows(table), start=1):  # noqa: B007
             writer.writerow(row)
@@ -484,6 +485,12 @@ def dictionary_markdown(tables: list[Table] = TABLES) -> str:
         "by '; '. Documents are listed without their full text (see `documents.csv`);",
         "`evidence.csv` has the exact excerpt behind every fact.",
         "",
+        "Text a spreadsheet would run as a formula (a cell starting with =, +, -, @, a tab",
+        "or a carriage return) is written with a single quote (') in front, so the file",
+        "opens as text; to get the stored value back, remove one leading quote from a text",
+        "cell that starts with quotes followed by one of those characters. Numbers are",
+        "written as they are.",
+        "",
     ]
     for table in tables:
         lines += [
@@ -501,7 +508,7 @@ def dictionary_markdown(tables: list[Table] = TABLES) -> str:
 
 def dictionary_csv(tables: list[Table] = TABLES) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = spreadsheet.Writer(out)
     writer.writerow(["file", "column", "description"])
     for table in tables:
         for c in table.columns:

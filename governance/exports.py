@@ -23,7 +23,6 @@ How a long export stays alive and bounded:
 
 from __future__ import annotations
 
-import csv
 import datetime
 import json
 import logging
@@ -42,7 +41,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, Strea
 from django.urls import reverse
 from django.utils import timezone
 
-from governance import quotation
+from governance import quotation, spreadsheet
 from governance.models import (
     Document,
     DocumentCountry,
@@ -455,7 +454,8 @@ class _Echo:
 
 
 def csv_lines(rows: Iterable[Row], columns: Iterable[str]) -> Iterator[str]:
-    writer = csv.DictWriter(_Echo(), fieldnames=list(columns))
+    """CSV with formula-like text neutralized (governance.spreadsheet); JSON keeps it raw."""
+    writer = spreadsheet.DictWriter(_Echo(), fieldnames=list(columns))
     yield writer.writeheader()
     for row in rows:
         # A list (a partial quote's quoted words) is one cell, an item per line: the

@@ -9,10 +9,31 @@ from django import forms
 from django.core.validators import URLValidator
 from django.utils import timezone
 
+from governance.ingest import fetch
 from governance.models import Source
 
 MANUAL_EXTENSIONS = {".txt", ".md", ".html", ".htm"}
+# One limit for a manual source's text, uploaded or pasted: its size in UTF-8, so that a
+# paste of Chinese text (3 bytes a character) costs what its file would.
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+MAX_TEXT_LABEL = "2 MB"
+
+
+def check_text_size(text: str) -> None:
+    """Refuse a manual text over the limit, naming the limit and the text's size."""
+    size = len(text.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_UPLOAD_BYTES:
+        raise forms.ValidationError(
+            "The text is %(size)s MB (%(chars)s characters); the limit is %(limit)s of "
+            "UTF-8 text (about 2 million letters of English or 700,000 Chinese characters). "
+            "Nothing was saved: shorten it, or split it into several sources.",
+            code="text_too_large",
+            params={
+                "size": f"{size / 1024 / 1024:.1f}",
+                "chars": f"{len(text):,}",
+                "limit": MAX_TEXT_LABEL,
+            },
+        )
 
 
 class SourceForm(forms.ModelForm):
@@ -41,7 +62,16 @@ class SourceForm(forms.ModelForm):
         if not url.lower().startswith(("http://", "https://")):
             raise forms.ValidationError("Only http:// and https:// addresses can be fetched.")
         URLValidator(schemes=["http", "https"], message="This is not a valid web address.")(url)
+        # The fetcher's own refusals (credentials, loopback, private and metadata
+        # addresses): such a source would fail on every fetch, so it is never stored.
+        if url != self.instance.url and (refused := fetch.refusal(url)) is not None:
+            raise forms.ValidationError(f"This address cannot be fetched: {refused.message}.")
         return url
+
+    def clean_manual_text(self) -> str:
+        text = self.cleaned_data.get("manual_text") or ""
+        check_text_size(text)
+        return text
 
     def clean_upload(self) -> Any:
         upload = self.cleaned_data.get("upload")
@@ -50,7 +80,7 @@ class SourceForm(forms.ModelForm):
         if Path(upload.name).suffix.lower() not in MANUAL_EXTENSIONS:
             raise forms.ValidationError("Upload a .txt, .md or .html file.")
         if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError("The file is larger than 2 MB.")
+            raise forms.ValidationError(f"The file is larger than {MAX_TEXT_LABEL}.")
         raw = upload.read()
         try:
             upload.text = raw.decode("utf-8-sig")

@@ -780,6 +780,21 @@ def date_basis(own: Any, start: Any) -> str:
 
 # --- Ingestion --------------------------------------------------------------
 
+# How often a source may be fetched. Below a minute beat could not keep up; above a year
+# the next fetch time overflows (a 999,999,999-day interval made every fetch fail).
+MIN_INTERVAL = timedelta(minutes=1)
+MAX_INTERVAL = timedelta(days=365)
+INTERVAL_RULE = "The interval must be between a minute (00:01:00) and a year (365 00:00:00)"
+
+
+def validate_interval(value: timedelta) -> None:
+    if not MIN_INTERVAL <= value <= MAX_INTERVAL:
+        raise ValidationError(
+            "%(rule)s; %(value)s is not.",
+            code="interval_out_of_range",
+            params={"rule": INTERVAL_RULE, "value": value},
+        )
+
 
 class Source(models.Model):
     class Kind(models.TextChoices):
@@ -795,7 +810,11 @@ class Source(models.Model):
     )
     manual_filename = models.CharField(max_length=200, blank=True)
     enabled = models.BooleanField(default=True)
-    interval = models.DurationField(default=timedelta(hours=1))
+    interval = models.DurationField(
+        default=timedelta(hours=1),
+        validators=[validate_interval],
+        help_text="How often to fetch it: from 00:01:00 (a minute) to 365 00:00:00 (a year).",
+    )
     # Postgres is the truth about what is due; beat reconciles the broker with it.
     next_fetch_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
     enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -816,8 +835,13 @@ class Source(models.Model):
                 name="source_fetched_kinds_have_url",
             ),
             models.CheckConstraint(
-                condition=Q(interval__gte=timedelta(minutes=1)),
+                condition=Q(interval__gte=MIN_INTERVAL),
                 name="source_interval_at_least_a_minute",
+            ),
+            models.CheckConstraint(
+                condition=Q(interval__lte=MAX_INTERVAL),
+                name="source_interval_at_most_a_year",
+                violation_error_message=f"{INTERVAL_RULE}.",
             ),
         ]
         # Beat's enqueue_due_sources: enabled sources whose next fetch is due.

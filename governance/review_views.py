@@ -21,7 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
 from governance import merge, review
-from governance.forms import SourceForm
+from governance.forms import MAX_TEXT_LABEL, SourceForm, check_text_size
 from governance.htmx import render_page
 from governance.ingest import scheduling
 from governance.listings import valid_data
@@ -288,12 +288,24 @@ class NewSourceForm(forms.Form):
     url = forms.CharField(
         label="Address (URL)", required=False, max_length=2000, help_text="A web page to fetch"
     )
+    # No max_length: the browser would cut a long paste short without a word (maxlength);
+    # check_text_size refuses it instead, naming the limit, with the text kept in the form.
     text = forms.CharField(
-        label="Or the text", required=False, widget=forms.Textarea, max_length=2_000_000
+        label="Or the text",
+        required=False,
+        widget=forms.Textarea,
+        help_text=f"At most {MAX_TEXT_LABEL} of text",
     )
+
+    def clean_text(self) -> str:
+        text = self.cleaned_data.get("text") or ""
+        check_text_size(text)
+        return text
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        if self.has_error("text") or self.has_error("url"):
+            return data
         if bool(data.get("url", "").strip()) == bool(data.get("text", "").strip()):
             raise forms.ValidationError("Give either an address or the text, not both.")
         return data

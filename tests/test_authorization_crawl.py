@@ -17,6 +17,7 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from governance.accounts import make_token as make_signup_token
 from governance.alerts.models import Follow
 from governance.alerts.tokens import make_token
 from governance.models import Candidate, Decision, Document, Person, Proposal, Statement
@@ -45,6 +46,7 @@ CLASSES: dict[str, str] = {
             "password_reset_confirm",
             "password_reset_complete",
             "signup",
+            "signup_confirm",
             "api_index",
             "api:openapi-json",
             "api:openapi-view",
@@ -221,6 +223,7 @@ def url_of(name: str, site: dict[str, Any]) -> str:
     k = site["kwargs"]
     args: dict[str, Callable[[], dict[str, Any]]] = {
         "password_reset_confirm": lambda: {"uidb64": "MQ", "token": "set-password"},
+        "signup_confirm": lambda: {"token": make_signup_token("newcomer@example.org")},
         "get_proposal": lambda: {"slug": k["proposal"]["slug"]},
         "get_country": lambda: {"code": "CN"},
         "get_person": lambda: k["person"],
@@ -259,7 +262,7 @@ def test_every_url_name_is_classified() -> None:
 
 def expected(kind: str, role: str, name: str) -> set[int]:
     """The statuses a GET may answer for this class and role."""
-    if name == "signup" and role != "anonymous":
+    if name in ("signup", "signup_confirm") and role != "anonymous":
         return {302}  # an account holder is sent on, not offered a second account
     if kind == PUBLIC:
         return {PUBLIC_STATUS.get(name, 200)}
@@ -306,7 +309,7 @@ def test_no_state_change_without_a_csrf_token(site: dict[str, Any]) -> None:
     changing = [n for n, kind in CLASSES.items() if kind == POST_ONLY]
     changing += ["governance:review_new_source", "governance:review_add_fact",
                  "governance:review_edit", "governance:review_link", "governance:review_merge",
-                 "signup", "login", "password_change"]  # fmt: skip
+                 "signup", "signup_confirm", "login", "password_change"]  # fmt: skip
     for name in changing:
         response = admin.post(url_of(name, site), {"follow": site["follow"].pk})
         assert response.status_code == 403, (name, response.status_code)

@@ -70,6 +70,9 @@ MIDDLEWARE = [
     "governance.middleware.DatabaseUnavailable",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Reads a POSTed form before the CSRF check does: one too large gets a page naming the
+    # limit (413) instead of a bare 400.
+    "governance.request_limits.RequestTooLarge",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -102,6 +105,13 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "account_home"
 LOGOUT_REDIRECT_URL = "governance:dashboard"
 WSGI_APPLICATION = "waic.wsgi.application"
+# The most form data (not counting uploaded files) a request may carry, in bytes. Django's
+# 2.5 MB answered a long pasted text with a bare 400 (a non-ASCII paste, percent-encoded,
+# costs up to 9 bytes a character). 10 MiB holds the largest text a source may have
+# (2 MB, governance/forms.py) several times over, so an over-size paste reaches the form
+# and is refused there with the limit named and the text kept; beyond this a 413 page
+# names the limit (governance/request_limits.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 
 TEMPLATES = [
     {
@@ -244,6 +254,10 @@ CORS_ALLOW_METHODS = ["GET", "OPTIONS"]
 CORS_ALLOW_CREDENTIALS = False
 # Requests per client (IP address) to /api/, e.g. "120/min", "5000/day".
 API_RATE_LIMIT = env.str("API_RATE_LIMIT", default="120/min")
+# Sign-up forms sent per client (IP address): each may send an email, so few are needed.
+SIGNUP_RATE_LIMIT = env.str("SIGNUP_RATE_LIMIT", default="10/hour")
+# How long the link in a sign-up email works, in seconds (default three days).
+SIGNUP_LINK_MAX_AGE = env.int("SIGNUP_LINK_MAX_AGE", default=3 * 24 * 3600)
 # Reverse proxies in front of the app, for the client address the rate limit counts: 0
 # (the default: gunicorn serves clients directly) ignores X-Forwarded-For, which any
 # client can send; N takes the address the Nth proxy from the app appended.

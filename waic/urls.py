@@ -12,6 +12,8 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     # Analysts sign up to follow things; a login without ?next= lands by role.
     path("accounts/signup/", accounts.signup, name="signup"),
+    # The link a sign-up email carries: choose a username and password.
+    path("accounts/signup/<str:token>/", accounts.signup_confirm, name="signup_confirm"),
     path("accounts/home/", accounts.account_home, name="account_home"),
     # The read-only JSON API, its OpenAPI schema (/api/schema) and docs (/api/docs).
     path("api/", fallback.index, name="api_index"),

@@ -15,16 +15,21 @@ class ClientRateThrottle(AnonRateThrottle):
     """ninja's sliding-window throttle keyed by the client's IP address, with two changes:
     the rate is read from settings on each request (so it can change without a restart,
     and tests can lower it), and the per-request state lives in a thread-local, since one
-    throttle object serves every thread of the process."""
+    throttle object serves every thread of the process.
+
+    The API's by default; sign-up uses one too (`scope="signup"`, its own setting), as the
+    limiter the project already has rather than a second one."""
 
     scope = "api"
 
-    def __init__(self) -> None:
+    def __init__(self, scope: str = "api", setting: str = "API_RATE_LIMIT") -> None:
         self._local = threading.local()
-        super().__init__(rate=settings.API_RATE_LIMIT)
+        self.scope = scope
+        self.setting = setting
+        super().__init__(rate=getattr(settings, setting))
 
     def allow_request(self, request: HttpRequest) -> bool:
-        self.rate = settings.API_RATE_LIMIT
+        self.rate = getattr(settings, self.setting)
         self.num_requests, self.duration = self.parse_rate(self.rate)
         return super().allow_request(request)
 

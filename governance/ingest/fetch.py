@@ -213,6 +213,35 @@ def fetch(
         session.close()
 
 
+REFUSALS = (FailureReason.INVALID_URL, FailureReason.BLOCKED_ADDRESS)
+
+
+def refusal(url: str, *, deadline: float = 5.0) -> FetchError | None:
+    """Why `fetch` would refuse `url` before sending anything (not http(s), malformed,
+    credentials, a host the address policy blocks), or None when it may be fetched.
+
+    For registering a source: a refused URL would fail on every fetch, so it is never
+    stored. A name that does not resolve right now (or not within `deadline`) is not a
+    refusal: each fetch judges it again.
+    """
+    attempt = _Attempt(
+        time.monotonic() + deadline,
+        deadline,
+        allow_loopback=settings.INGEST_ALLOW_LOOPBACK,
+        url=str(url),
+    )
+    session = requests.Session()
+    session.trust_env = False
+    try:
+        request = _prepare(session, url, {})
+        _pin(attempt, request.url or url)
+    except FetchError as exc:
+        return exc if exc.reason in REFUSALS else None
+    finally:
+        session.close()
+    return None
+
+
 def _fetch(
     session: requests.Session,
     attempt: _Attempt,

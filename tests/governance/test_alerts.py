@@ -240,50 +240,7 @@ def test_the_following_page_query_count_does_not_grow(client_in: Client, analyst
     assert queries() == few <= 8
 
 
-# --- Sign up ------------------------------------------------------------------------------
-
-
-def test_sign_up_creates_an_account_with_email_and_logs_in() -> None:
-    client = Client(enforce_csrf_checks=True)
-    page = client.get("/accounts/signup/?next=/countries/cn/")
-    assert page.status_code == 200 and "Create account" in page.content.decode()
-    assert "/accounts/signup/" in client.get("/accounts/login/").content.decode()
-    token = page.cookies["csrftoken"].value
-    data = {
-        "username": "newanalyst",
-        "email": "new@example.org",
-        "password1": "quiet harbour lanterns 42",
-        "password2": "quiet harbour lanterns 42",
-        "next": "/countries/cn/",
-        "csrfmiddlewaretoken": token,
-    }
-    response = client.post("/accounts/signup/", data)
-    assert response.status_code == 302 and response["Location"] == "/countries/cn/"
-    user = User.objects.get(username="newanalyst")
-    assert user.email == "new@example.org" and not user.is_staff
-    assert "Following" in client.get("/countries/cn/").content.decode()
-
-
-@pytest.mark.parametrize(
-    "change, error",
-    [
-        ({"email": ""}, "This field is required"),
-        ({"password1": "password", "password2": "password"}, "too common"),
-        ({"password2": "something else 99"}, "didn’t match"),
-        ({"email": "ANA@example.org"}, "already exists"),
-    ],
-)
-def test_sign_up_refuses_bad_input(analyst: User, change: dict[str, str], error: str) -> None:
-    data = {
-        "username": "newanalyst",
-        "email": "new@example.org",
-        "password1": "quiet harbour lanterns 42",
-        "password2": "quiet harbour lanterns 42",
-        **change,
-    }
-    response = Client().post("/accounts/signup/", data)
-    assert response.status_code == 200 and error in response.content.decode()
-    assert not User.objects.filter(username="newanalyst").exists()
+# --- Where a login lands (sign-up itself: tests/governance/test_signup.py) --------------
 
 
 def test_a_login_lands_analysts_on_following_and_curators_on_review(analyst: User) -> None:

@@ -6,7 +6,8 @@ from html import escape
 
 
 def rss(items: list[dict[str, str]], *, title: str = "Test wire") -> bytes:
-    """An RSS 2.0 feed; each item has link, title and either content (full) or summary."""
+    """An RSS 2.0 feed; each item has link, title, either content (full) or summary, and
+    optionally an author."""
     parts = []
     for item in items:
         body = ""
@@ -14,6 +15,8 @@ def rss(items: list[dict[str, str]], *, title: str = "Test wire") -> bytes:
             body = f"<content:encoded><![CDATA[{item['content']}]]></content:encoded>"
         if "summary" in item:
             body += f"<description>{escape(item['summary'])}</description>"
+        if "author" in item:
+            body += f"<dc:creator>{escape(item['author'])}</dc:creator>"
         parts.append(
             f"<item><title>{escape(item['title'])}</title><link>{escape(item['link'])}</link>"
             f"<guid>{escape(item['link'])}</guid>"
@@ -21,7 +24,8 @@ def rss(items: list[dict[str, str]], *, title: str = "Test wire") -> bytes:
         )
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+        '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+        ' xmlns:dc="http://purl.org/dc/elements/1.1/">'
         f"<channel><title>{escape(title)}</title><link>http://wire.test/</link>"
         f"<description>Test feed</description>{''.join(parts)}</channel></rss>"
     ).encode()

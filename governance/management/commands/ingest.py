@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
+from django.utils.dateparse import parse_duration
 from tqdm import tqdm
 
 from governance.ingest import pipeline, scheduling
 from governance.ingest.errors import FailureReason, IngestError
-from governance.ingest.fetch import FetchResult, fetch
+from governance.ingest.fetch import FetchResult, fetch, refusal
 from governance.ingest.parse import ParsedDocument, parse_feed
-from governance.models import IngestRun, Source
+from governance.models import INTERVAL_RULE, IngestRun, Source, validate_interval
 
 KINDS = {"feed": Source.Kind.FEED, "page": Source.Kind.PAGE, "text": Source.Kind.MANUAL}
 
@@ -40,6 +43,11 @@ class Command(BaseCommand):
             help="feed, page or text (a local file); guessed when omitted.",
         )
         parser.add_argument("--name", help="Name of the new source (one target only).")
+        parser.add_argument(
+            "--interval",
+            help="How often to fetch a new feed or page source: HH:MM:SS, 'DAYS HH:MM:SS' "
+            "or ISO 8601 (PT6H), from a minute to a year (default: an hour).",
+        )
         parser.add_argument("--due", action="store_true", help="Ingest every due source.")
 
     def handle(self, *args: Any, targets: list[str], **options: Any) -> None:
@@ -47,6 +55,7 @@ class Command(BaseCommand):
             raise CommandError("Give URLs or files to ingest, or --due.")
         if options["name"] and len(targets) != 1:
             raise CommandError("--name goes with exactly one URL or file.")
+        self.interval = interval(options["interval"])
         failed = 0
         for target in targets:
             try:
@@ -74,6 +83,11 @@ class Command(BaseCommand):
             return existing, None
         if not urlsplit(target).scheme:
             raise CommandError("no such file, and not a URL")
+        # What the fetcher would refuse outright (file://, gopher://, credentials, loopback
+        # or private addresses) would fail on every fetch: refused before anything is stored.
+        refused = refusal(target)
+        if refused is not None:
+            raise refused
         prefetched: FetchResult | IngestError | None = None
         kind = KINDS.get(kind_option or "")
         if kind is None:
@@ -83,7 +97,14 @@ class Command(BaseCommand):
             except IngestError as exc:
                 # Still register it, so the failure is on record where admins look.
                 prefetched, kind = exc, kind_from_url(target)
-        source = Source.objects.create(name=name or unique_name(target), kind=kind, url=target)
+        source = Source(name=name or unique_name(target), kind=kind, url=target)
+        if self.interval is not None:
+            source.interval = self.interval
+        try:
+            source.full_clean()
+        except ValidationError as exc:
+            raise CommandError("; ".join(exc.messages)) from exc
+        source.save()
         self.stdout.write(f"registered {source.get_kind_display().lower()} source {source.name!r}")
         return source, prefetched
 
@@ -135,6 +156,26 @@ class Command(BaseCommand):
             return False
         self.stdout.write(self.style.SUCCESS(line))
         return True
+
+
+def interval(value: str | None) -> timedelta | None:
+    """The --interval option, refused before anything is registered when out of bounds."""
+    if value is None:
+        return None
+    try:
+        parsed = parse_duration(value.strip())
+    except OverflowError as exc:  # more days than a timedelta holds
+        raise CommandError(f"--interval: {INTERVAL_RULE}.") from exc
+    if parsed is None:
+        raise CommandError(
+            f"--interval {value[:40]!r} is not a duration: write HH:MM:SS, "
+            "'DAYS HH:MM:SS' or ISO 8601 such as PT6H."
+        )
+    try:
+        validate_interval(parsed)
+    except ValidationError as exc:
+        raise CommandError(f"--interval: {' '.join(exc.messages)}") from exc
+    return parsed
 
 
 def guess_kind(result: FetchResult) -> str:
