@@ -85,6 +85,26 @@ def test_an_embedded_server_that_dies_is_restarted_on_its_port(
     assert redis_reachable(valkey.url) is None and valkey.port == port
 
 
+def test_an_embedded_server_that_hangs_is_waited_for_not_restarted(
+    valkey: services.EmbeddedRedis,
+) -> None:
+    said: list[str] = []
+    embedded = services.EmbeddedServices(redis=valkey)
+    watch = ServiceWatch(said.append, embedded.environ, embedded, clock=Clock())
+    pid = valkey.pids()[0]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        watch.check()
+        watch.check()
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert len(said) == 1, said
+    assert said[0].startswith(f"the embedded Redis (127.0.0.1:{valkey.port}) is unreachable (")
+    watch.check()
+    assert said[1].startswith(f"the embedded Redis (127.0.0.1:{valkey.port}) is back after ")
+    assert valkey.pids() == [pid]  # the same process: nothing was restarted
+
+
 def test_an_unreachable_postgres_says_why_and_what_it_means() -> None:
     url = f"postgres://postgres@127.0.0.1:{services.free_port()}/waic"
     assert "Connection refused" in (postgres_reachable(url) or "")

@@ -103,25 +103,28 @@ class ServiceWatch:
         now = self.clock()
         for item in self.watched:
             if item.process_gone():
-                self._went_down(item, "its process is gone", now)
+                self._went_down(item, "its process is gone", now, restarting=True)
                 self._restart(item, now)
             elif now >= item.next_probe:
                 item.next_probe = now + PROBE_EVERY
                 reason = item.probe()
                 if reason:
-                    self._went_down(item, reason, now)
+                    self._went_down(item, reason, now, restarting=False)
                 elif item.down_since is not None:
                     self.say(f"{item.label} is back after {now - item.down_since:.1f}s")
                     item.down_since = None
                     item.restart_failures = 0
 
-    def _went_down(self, item: Watched, reason: str, now: float) -> None:
+    def _went_down(self, item: Watched, reason: str, now: float, *, restarting: bool) -> None:
         if item.down_since is not None:
             return
         item.down_since = now
-        what = "stopped" if item.embedded is not None else "is unreachable"
+        # A live process that does not answer (stopped, overloaded) is waited for, never
+        # killed: restarting a busy database would turn slowness into an outage.
+        gone = item.embedded is not None and restarting
+        what = "stopped" if gone else "is unreachable"
         self.say(f"{item.label} {what} ({reason}): {EFFECTS[item.name]}")
-        if item.embedded is not None:
+        if gone:
             self.say(f"restarting the embedded {item.name}")
 
     def _restart(self, item: Watched, now: float) -> None:
