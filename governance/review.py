@@ -50,6 +50,7 @@ from governance.models import (
     Statement,
 )
 from governance.roles import is_admin
+from governance.validation import MAX_BIGINT, MAX_SMALLINT
 
 Kind = Candidate.Kind
 
@@ -82,6 +83,8 @@ class EditField:
     choices: list[tuple[str, str]] | None = None
     required: bool = False
     max_length: int | None = None
+    # An "int" field's largest value: its column's (a bigint unless said otherwise).
+    max_value: int = MAX_BIGINT
 
 
 # --- Editable fields ----------------------------------------------------------------
@@ -119,7 +122,7 @@ _FIELDS: dict[str, list[EditField]] = {
     Kind.ACTION_ITEM: [
         EditField("proposal", "Proposal (title)", "text", required=True),
         EditField("heading", "Heading", "text", required=True, max_length=300),
-        EditField("position", "Position", "int", required=True),
+        EditField("position", "Position", "int", required=True, max_value=MAX_SMALLINT),
         EditField("text", "Text", "textarea"),
     ],
     Kind.PARTICIPATION: [
@@ -230,6 +233,11 @@ def _clean(
             value = _to_int(raw)
             if value is _INVALID:
                 errors.setdefault(key, []).append("Enter a whole number, 0 or more.")
+            elif value is not None and value > spec.max_value:
+                errors.setdefault(key, []).append(
+                    f"Ensure this value is less than or equal to {spec.max_value}."
+                )
+                value = _INVALID
         if check_required and spec.required and value in (None, ""):
             errors.setdefault(key, []).append("This field is required.")
         cleaned[key] = value
@@ -257,11 +265,13 @@ def _to_int(raw: Any) -> int | None:
         return _INVALID
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
-    try:
-        value = int(str(raw).strip().replace(",", ""))
-    except ValueError:
+    if isinstance(raw, int):
+        return raw if raw >= 0 else _INVALID
+    # ASCII digits only (int() would read "٣"); thousands separators allowed.
+    text = str(raw).strip().replace(",", "")
+    if not re.fullmatch(r"[0-9]{1,30}", text):
         return _INVALID
-    return value if value >= 0 else _INVALID
+    return int(text)
 
 
 # --- Resolving names to curated records ---------------------------------------------

@@ -12,6 +12,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.db.models import IntegerField as IntegerModelField
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -27,6 +28,7 @@ from governance.listings import valid_data
 from governance.models import Candidate, Document, Source
 from governance.review_queue import RECORDS_AS_SHOWN, QueueFilterForm, queue_health, review_page
 from governance.roles import admin_required, curator_required
+from governance.validation import MAX_BIGINT, IntegerField, ascii_int
 
 
 def _back(request: HttpRequest) -> str:
@@ -98,7 +100,9 @@ def edit_form_class(kind: str) -> type[forms.Form]:
                 label=f.label, required=f.required, widget=forms.DateInput(attrs={"type": "date"})
             )
         elif f.kind == "int":
-            field = forms.IntegerField(label=f.label, required=f.required)
+            field = IntegerField(
+                label=f.label, required=f.required, min_value=0, max_value=f.max_value
+            )
         elif f.kind == "choice":
             field = forms.ChoiceField(label=f.label, required=f.required, choices=f.choices or [])
         elif f.kind == "textarea":
@@ -141,15 +145,20 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _chosen_record(value: str) -> Any:
     """ "<content type id>:<pk>" from the link form, or None when it names nothing."""
-    type_id, _, object_id = value.partition(":")
-    if not type_id.isdigit() or not object_id:
+    raw_type, _, object_id = value.partition(":")
+    type_id = ascii_int(raw_type, maximum=MAX_BIGINT)
+    if type_id is None or not object_id:
         return None
     try:
-        model = ContentType.objects.get_for_id(int(type_id)).model_class()
+        model = ContentType.objects.get_for_id(type_id).model_class()
     except ContentType.DoesNotExist:
         return None
     if model is None or model._meta.app_label != "governance":
         return None
+    if isinstance(model._meta.pk, IntegerModelField):
+        object_id = ascii_int(object_id)
+        if object_id is None:
+            return None
     try:
         return model._default_manager.filter(pk=object_id).first()
     except (ValueError, ValidationError):
@@ -202,7 +211,7 @@ def undo(request: HttpRequest) -> HttpResponse:
 @curator_required
 @require_POST
 def bulk(request: HttpRequest) -> HttpResponse:
-    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    ids = [i for i in map(ascii_int, request.POST.getlist("ids")) if i is not None]
     action = request.POST.get("action")
     if not ids:
         messages.error(request, "Select at least one candidate.")

@@ -1,0 +1,113 @@
+"""Input every view can trust: no NUL characters, integers in ASCII digits and in range.
+
+PostgreSQL refuses a NUL in any string (psycopg2 raises before the query runs), and its
+integer columns overflow past their range; Python's `int()` reads Arabic-Indic and other
+Unicode digits ("٣" is 3) while `str.isdigit()` accepts "²", which `int()` refuses. Each
+of those was a 500 somewhere. `RefuseMalformedInput` answers a NUL anywhere in the path,
+the query string or a form with one clear 400 before any view runs; views and forms read
+integers with `ascii_int` and `IntegerField` below.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
+from django.template.loader import render_to_string
+from django.utils.cache import patch_vary_headers
+
+MAX_BIGINT = 2**63 - 1  # PostgreSQL bigint (primary keys, PositiveBigIntegerField)
+MAX_INT = 2**31 - 1  # integer
+MAX_SMALLINT = 2**15 - 1  # smallint (PositiveSmallIntegerField)
+NUL = "\x00"
+
+_DIGITS = re.compile(r"[0-9]{1,19}")  # 19 digits hold any bigint; more never parse
+
+
+def ascii_int(value: object, *, minimum: int = 0, maximum: int = MAX_BIGINT) -> int | None:
+    """The non-negative integer written in ASCII digits in `value` (surrounding blanks
+    allowed), or None when it is anything else or outside minimum..maximum."""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        return None
+    text = str(value).strip()
+    if not _DIGITS.fullmatch(text):
+        return None
+    number = int(text)
+    return number if minimum <= number <= maximum else None
+
+
+class IntegerField(forms.IntegerField):
+    """Django's IntegerField, reading ASCII digits only (its `int()` takes "٣") and bounded
+    to a PostgreSQL bigint unless told a smaller range, so no value overflows a column."""
+
+    default_error_messages = {"invalid": "Enter a whole number in digits 0-9."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_value", MAX_BIGINT)
+        kwargs.setdefault("min_value", -MAX_BIGINT - 1)
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> int | None:
+        if isinstance(value, str) and value.strip():
+            text = value.strip()
+            negative = text[:1] == "-"
+            digits = text[1:] if negative else text
+            if not digits.isascii() or not digits.isdigit():
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+            if len(digits.lstrip("0")) > 19:
+                # Out of any column's range: said so without asking int() to read it all.
+                bound = self.min_value if negative else self.max_value
+                validator = MinValueValidator if negative else MaxValueValidator
+                validator(bound)(-(10**20) if negative else 10**20)
+        return super().to_python(value)
+
+
+def has_nul(data: QueryDict) -> bool:
+    return any(NUL in key or any(NUL in v for v in values) for key, values in data.lists())
+
+
+NUL_MESSAGE = (
+    "The address or the form contains a NUL character (code 0), which no page of this site "
+    "accepts. Remove it and try again."
+)
+
+
+def bad_request(request: HttpRequest, message: str) -> HttpResponse:
+    """A clear 400: a JSON body under /api/, else a page (rendered without the session)."""
+    if request.path.startswith("/api/"):
+        from django.http import JsonResponse
+
+        return JsonResponse({"detail": message}, status=400)
+    html = render_to_string("400.html", {"message": message})
+    response = HttpResponseBadRequest(html)
+    response["Cache-Control"] = "no-store"
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+class RefuseMalformedInput:
+    """A NUL in the path, a query parameter or a form field is refused with a 400 before
+    any middleware or view passes it to the database (sessions, page cache, views)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if NUL in request.path or has_nul(request.GET) or self._nul_in_form(request):
+            return bad_request(request, NUL_MESSAGE)
+        return self.get_response(request)
+
+    @staticmethod
+    def _nul_in_form(request: HttpRequest) -> bool:
+        if request.method != "POST":
+            return False
+        try:
+            return has_nul(request.POST)
+        except (RequestDataTooBig, TooManyFieldsSent, SuspiciousOperation):
+            # The view (or the CSRF check) meets the same error and answers it as usual.
+            return False
