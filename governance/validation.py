@@ -15,9 +15,15 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
+from django.conf import settings
+from django.core.exceptions import (
+    BadRequest,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+)
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse, QueryDict
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 
@@ -80,8 +86,6 @@ NUL_MESSAGE = (
 def bad_request(request: HttpRequest, message: str) -> HttpResponse:
     """A clear 400: a JSON body under /api/, else a page (rendered without the session)."""
     if request.path.startswith("/api/"):
-        from django.http import JsonResponse
-
         return JsonResponse({"detail": message}, status=400)
     html = render_to_string("400.html", {"message": message})
     response = HttpResponseBadRequest(html)
@@ -98,16 +102,26 @@ class RefuseMalformedInput:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if NUL in request.path or has_nul(request.GET) or self._nul_in_form(request):
+        if NUL in request.path or has_nul(request.GET):
             return bad_request(request, NUL_MESSAGE)
+        if request.method == "POST":
+            try:
+                if has_nul(request.POST):
+                    return bad_request(request, NUL_MESSAGE)
+            except RequestDataTooBig:
+                limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+                return bad_request(
+                    request,
+                    f"The form is larger than this site accepts ({limit / 2**20:.1f} MB at "
+                    "most). Go back to keep what you wrote, and send less.",
+                )
+            except (TooManyFieldsSent, SuspiciousOperation, BadRequest) as error:
+                return bad_request(request, f"The form cannot be read: {error}")
         return self.get_response(request)
 
-    @staticmethod
-    def _nul_in_form(request: HttpRequest) -> bool:
-        if request.method != "POST":
-            return False
-        try:
-            return has_nul(request.POST)
-        except (RequestDataTooBig, TooManyFieldsSent, SuspiciousOperation):
-            # The view (or the CSRF check) meets the same error and answers it as usual.
-            return False
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """A view's refusal (BadRequest, SuspiciousOperation) as the same clear 400, never
+        Django's technical page, which DEBUG would otherwise show for it."""
+        if isinstance(exception, BadRequest | SuspiciousOperation):
+            return bad_request(request, str(exception) or "This request cannot be answered.")
+        return None

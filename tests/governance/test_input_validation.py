@@ -47,9 +47,7 @@ def test_a_year_in_other_digits_is_ignored(client: Client, url: str) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
-def test_an_export_says_why_it_refuses_such_a_year(
-    client: Client, fmt: str
-) -> None:
+def test_an_export_says_why_it_refuses_such_a_year(client: Client, fmt: str) -> None:
     # An export refuses a filter it cannot read rather than widen to every row.
     response = client.get("/statements/", {"year": SUPERSCRIPT_TWO, "format": fmt})
     assert response.status_code == 400
