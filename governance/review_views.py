@@ -34,7 +34,9 @@ from governance.validation import MAX_BIGINT, IntegerField, ascii_int
 def _back(request: HttpRequest) -> str:
     """Where a no-JavaScript form returns to: the queue page it was posted from."""
     target = request.POST.get("next") or request.headers.get("Referer", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
+    # A path or an address: redirect() would take any other word for a view's name.
+    looks_like_url = target.startswith("/") or target.startswith(("http://", "https://"))
+    if looks_like_url and url_has_allowed_host_and_scheme(target, {request.get_host()}):
         return target
     return reverse("governance:review_queue")
 
@@ -271,11 +273,20 @@ def merge_confirm(request: HttpRequest, model: str, survivor: int, loser: int) -
         else:
             messages.success(request, f"Merged “{drop}” into “{keep}”.")
             return redirect(keep.get_absolute_url())
+    try:
+        preview = merge.merge_preview(keep, drop)
+    except merge.MergeError as exc:
+        # The URL names a pair that cannot be merged (a record with itself): say why.
+        context = {"model": model, "survivor": keep, "loser": drop, "error": str(exc)}
+        context["impossible"] = True
+        return TemplateResponse(
+            request, "governance/review/merge_confirm.html", context, status=400
+        )
     context = {
         "model": model,
         "survivor": keep,
         "loser": drop,
-        "preview": merge.merge_preview(keep, drop),
+        "preview": preview,
         "error": error,
     }
     return TemplateResponse(request, "governance/review/merge_confirm.html", context)

@@ -83,6 +83,17 @@ NUL_MESSAGE = (
 )
 
 
+# The admin's `_to_field` names the field a popup selects by; Django's change and delete
+# views look up an empty one as a field named "" (FieldDoesNotExist, a 500). The admin
+# never sends it empty.
+TO_FIELD = "_to_field"
+TO_FIELD_MESSAGE = "The _to_field parameter, when given, names a field."
+
+
+def _empty_to_field(data: QueryDict) -> bool:
+    return TO_FIELD in data and not all(v.strip() for v in data.getlist(TO_FIELD))
+
+
 def bad_request(request: HttpRequest, message: str) -> HttpResponse:
     """A clear 400: a JSON body under /api/, else a page (rendered without the session)."""
     if request.path.startswith("/api/"):
@@ -104,10 +115,14 @@ class RefuseMalformedInput:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if NUL in request.path or has_nul(request.GET):
             return bad_request(request, NUL_MESSAGE)
+        if _empty_to_field(request.GET):
+            return bad_request(request, TO_FIELD_MESSAGE)
         if request.method == "POST":
             try:
                 if has_nul(request.POST):
                     return bad_request(request, NUL_MESSAGE)
+                if _empty_to_field(request.POST):
+                    return bad_request(request, TO_FIELD_MESSAGE)
             except RequestDataTooBig:
                 limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
                 return bad_request(

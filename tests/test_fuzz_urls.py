@@ -22,6 +22,7 @@ import os
 import re
 import string
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,10 +31,12 @@ from urllib.parse import quote, urlencode
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
+from django.http import QueryDict
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.urls.resolvers import RegexPattern, RoutePattern
-from hypothesis import HealthCheck, given, settings
+from django.utils.datastructures import MultiValueDict
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from governance.alerts.models import Follow
@@ -287,9 +290,49 @@ def argument(name: str, regex: str, real: dict[str, list[str]]) -> st.SearchStra
     return st.one_of(st.sampled_from(options), fuzzed) if options else fuzzed
 
 
-def parameters() -> st.SearchStrategy[list[tuple[str, str]]]:
-    name = st.one_of(st.sampled_from(PARAMETERS), st.text(min_size=1, max_size=12))
-    return st.lists(st.tuples(name, text_values), max_size=6)
+# The values every parameter a view reads is sent, each in turn (explicit examples, run
+# whatever the profile): the inputs that were 500s, in the forms they came in.
+SWEEP = ["\x00", "²", "٣", "²:1", str(2**63), "9" * 40, "x" * 3000, "-1", "2025-13-45"]
+
+
+@contextmanager
+def keys_read() -> Iterator[set[str]]:
+    """The keys a request's view looks up in request.GET or request.POST."""
+    seen: set[str] = set()
+    originals = {n: getattr(MultiValueDict, n) for n in ("get", "getlist", "__getitem__")}
+    contains = dict.__contains__
+
+    def spy(name: str) -> Any:
+        def wrapper(self: Any, key: Any, *args: Any, **kwargs: Any) -> Any:
+            if isinstance(self, QueryDict) and isinstance(key, str):
+                seen.add(key)
+            return originals[name](self, key, *args, **kwargs)
+
+        return wrapper
+
+    for name in originals:
+        setattr(MultiValueDict, name, spy(name))
+    QueryDict.__contains__ = lambda self, key: seen.add(key) or contains(self, key)  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        for name, original in originals.items():
+            setattr(MultiValueDict, name, original)
+        del QueryDict.__contains__
+
+
+def real_path(route: Route, real: dict[str, list[str]]) -> str | None:
+    """The route's path with a real value in each argument (None for a regex level)."""
+    out = ""
+    for level in route.levels:
+        if not isinstance(level, RoutePattern):
+            return None
+        text = str(level)
+        for match in ROUTE_PART.finditer(text):
+            value = (real.get(match["name"]) or ["1"])[0]
+            text = text.replace(match.group(0), quote(value, safe=""))
+        out += text
+    return "/" + out.lstrip("/")
 
 
 @dataclass
@@ -314,12 +357,31 @@ def check(response: Any, what: str) -> None:
         assert not technical, f"a debug page ({status}) for {what}"
 
 
-def fuzz(route: Route, seeded: Seeded, clients: dict[str, Client], examples: int) -> None:
+def fuzz(
+    route: Route, seeded: Seeded, clients: dict[str, Client], examples: int, sweep: list[str]
+) -> None:
+    path = real_path(route, seeded.values)
+    reads: dict[str, list[str]] = {"get": [], "post": []}
+    if path is not None:
+        for method in reads:
+            clients["admin"].force_login(seeded.users["admin"])
+            with keys_read() as seen:
+                response = getattr(clients["admin"], method)(path)
+            check(response, f"{method.upper()} {path} as admin")
+            reads[method] = sorted(seen)
+    names = sorted({*reads["get"], *reads["post"]})
+    name = st.one_of(
+        st.sampled_from(names or PARAMETERS),
+        st.sampled_from(PARAMETERS),
+        st.text(min_size=1, max_size=12),
+    )
+    pairs = st.lists(st.tuples(name, text_values), max_size=6)
+
     @settings(PROFILE, max_examples=examples)
     @given(
         path=paths(route, seeded.values),
-        query=parameters(),
-        form=parameters(),
+        query=pairs,
+        form=pairs,
         role=st.sampled_from(ROLES),
         method=st.sampled_from(["get", "post"]),
         htmx=st.booleans(),
@@ -356,6 +418,19 @@ def fuzz(route: Route, seeded: Seeded, clients: dict[str, Client], examples: int
                 )
         check(response, what)
 
+    # Every parameter the view read, all at once, set to each sweep value in turn.
+    for value in sweep if path is not None else []:
+        for method, role in (("get", "admin"), ("post", "admin")):
+            given_pairs = [(key, value) for key in reads[method]]
+            one = example(
+                path=path,
+                query=given_pairs,
+                form=given_pairs if method == "post" else [],
+                role=role,
+                method=method,
+                htmx=False,
+                multipart=False,
+            )(one)
     one()
 
 
@@ -377,12 +452,12 @@ def debug_on_and_unthrottled() -> Iterator[None]:
 
 @pytest.mark.parametrize("route", SITE_ROUTES, ids=lambda r: r.name)
 def test_no_site_url_answers_500(route: Route, seeded: Seeded, clients: dict[str, Client]) -> None:
-    fuzz(route, seeded, clients, PROFILE.max_examples)
+    fuzz(route, seeded, clients, PROFILE.max_examples, SWEEP)
 
 
 @pytest.mark.parametrize("route", ADMIN_ROUTES, ids=lambda r: r.name)
 def test_no_admin_url_answers_500(route: Route, seeded: Seeded, clients: dict[str, Client]) -> None:
-    fuzz(route, seeded, clients, max(2, PROFILE.max_examples // 4))
+    fuzz(route, seeded, clients, max(2, PROFILE.max_examples // 4), SWEEP[:2])
 
 
 def test_the_map_is_walked_whole() -> None:
