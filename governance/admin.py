@@ -14,7 +14,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.contenttypes.admin import GenericTabularInline
 from django.contrib.postgres.forms import SimpleArrayField
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db.models import IntegerField as IntegerModelField
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404, HttpRequest
 from django.urls import reverse
@@ -29,7 +30,38 @@ from governance.ingest.errors import FailureReason
 from governance.validation import ascii_int
 
 
-class HistoryAdmin(SimpleHistoryAdmin):
+class ModelAdmin(admin.ModelAdmin):
+    """The project's ModelAdmin: an add form's initial values from the query string
+    (`?country=CN`) are kept only where they can name a record, since Django's
+    autocomplete and raw-id widgets look them up as they come (`?proposal=²` was a 500)."""
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial = super().get_changeform_initial_data(request)
+        for name, value in list(initial.items()):
+            try:
+                field = self.model._meta.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            if not field.is_relation or field.related_model is None:
+                continue
+            target = field.related_model._meta.pk
+            values = value if isinstance(value, list) else [value]
+            if not all(_names_a_key(target, v) for v in values):
+                del initial[name]
+        return initial
+
+
+def _names_a_key(pk: Any, value: Any) -> bool:
+    if isinstance(pk, IntegerModelField):
+        return ascii_int(value) is not None
+    try:
+        pk.to_python(value)
+    except (ValidationError, ValueError, TypeError):
+        return False
+    return True
+
+
+class HistoryAdmin(ModelAdmin, SimpleHistoryAdmin):
     """SimpleHistoryAdmin whose history pages answer 404 for an id that is not one:
     django-simple-history passes the URL's object and version ids to the query as they
     come, and a key like "CN" for an integer one was a 500 (issue #25)."""
@@ -93,7 +125,7 @@ class CountryAdmin(HistoryAdmin):
 
 
 @admin.register(models.CountryAlias)
-class CountryAliasAdmin(admin.ModelAdmin):
+class CountryAliasAdmin(ModelAdmin):
     list_display = ("alias", "country", "kind", "ambiguous", "source")
     list_filter = ("kind", "ambiguous", "source")
     search_fields = ("alias", "country__name")
@@ -242,7 +274,7 @@ class EvidenceAdmin(HistoryAdmin):
 
 
 @admin.register(models.Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(ModelAdmin):
     form = SourceForm
     list_display = (
         "name",
@@ -363,7 +395,7 @@ class SourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.IngestRun)
-class IngestRunAdmin(admin.ModelAdmin):
+class IngestRunAdmin(ModelAdmin):
     list_display = (
         "source",
         "started_at",
@@ -389,7 +421,7 @@ class IngestRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(ModelAdmin):
     list_display = ("title", "publisher", "published_at", "language", "extraction_status", "source")
     list_filter = ("language", "extraction_status", "source", "published_at")
     search_fields = ("title", "url", "publisher")
@@ -429,7 +461,7 @@ class DocumentAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.DocumentCountry)
-class DocumentCountryAdmin(admin.ModelAdmin):
+class DocumentCountryAdmin(ModelAdmin):
     list_display = ("document", "country", "mention_count", "mention_types")
     list_filter = ("country__region", "country")
     list_select_related = ("document", "country")
@@ -438,7 +470,7 @@ class DocumentCountryAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Candidate)
-class CandidateAdmin(admin.ModelAdmin):
+class CandidateAdmin(ModelAdmin):
     list_display = ("__str__", "kind", "status", "confidence", "extractor", "document")
     list_filter = ("status", "kind", "extractor")
     list_select_related = ("document",)
@@ -474,7 +506,7 @@ def in_context(text: str, start: int, end: int, width: int = 160) -> str:
     )
 
 
-class RecordOfWhatHappened(admin.ModelAdmin):
+class RecordOfWhatHappened(ModelAdmin):
     """Decisions and merges are an audit trail: written by the review queue, never edited."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -511,7 +543,7 @@ class MergeAdmin(RecordOfWhatHappened):
 
 
 @admin.register(Follow)
-class FollowAdmin(admin.ModelAdmin):
+class FollowAdmin(ModelAdmin):
     list_display = ("__str__", "user", "frequency", "created_at", "digested_until")
     list_filter = ("frequency",)
     list_select_related = ("user", "proposal", "country", "person")
