@@ -176,3 +176,17 @@ def account_home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return HttpResponseRedirect(reverse("governance:following"))
     return HttpResponseRedirect(reverse("login"))
+
+
+# django-axes stores a failed login's username in a 255-character column: a longer one
+# (no account has one; usernames are at most 150) was a 500 on both login forms.
+AXES_USERNAME_LENGTH = 255
+
+
+def axes_username(request: HttpRequest, credentials: dict[str, object] | None = None) -> str | None:
+    """The username django-axes records and locks out on (AXES_USERNAME_CALLABLE), cut to
+    its column; the login itself still fails as any wrong username does."""
+    value = (credentials or {}).get("username") if credentials else None
+    if value is None and request is not None:
+        value = getattr(request, "POST", {}).get("username")
+    return value[:AXES_USERNAME_LENGTH] if isinstance(value, str) else None

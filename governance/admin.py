@@ -6,13 +6,18 @@ review queue proper is a later, dedicated page; this is the raw admin.
 
 from __future__ import annotations
 
+from typing import Any
+
 import kombu.exceptions
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.contenttypes.admin import GenericTabularInline
 from django.contrib.postgres.forms import SimpleArrayField
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db.models import IntegerField as IntegerModelField
 from django.db.models import OuterRef, Q, QuerySet, Subquery
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
@@ -22,6 +27,62 @@ from governance.alerts.models import Digest, DigestItem, Follow
 from governance.forms import SourceForm
 from governance.ingest import scheduling
 from governance.ingest.errors import FailureReason
+from governance.validation import ascii_int
+
+
+class ModelAdmin(admin.ModelAdmin):
+    """The project's ModelAdmin: an add form's initial values from the query string
+    (`?country=CN`) are kept only where they can name a record, since Django's
+    autocomplete and raw-id widgets look them up as they come (`?proposal=²` was a 500)."""
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        initial = super().get_changeform_initial_data(request)
+        for name, value in list(initial.items()):
+            try:
+                field = self.model._meta.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            if not field.is_relation or field.related_model is None:
+                continue
+            target = field.related_model._meta.pk
+            values = value if isinstance(value, list) else [value]
+            if not all(_names_a_key(target, v) for v in values):
+                del initial[name]
+        return initial
+
+
+def _names_a_key(pk: Any, value: Any) -> bool:
+    if isinstance(pk, IntegerModelField):
+        return ascii_int(value) is not None
+    try:
+        pk.to_python(value)
+    except (ValidationError, ValueError, TypeError):
+        return False
+    return True
+
+
+class HistoryAdmin(ModelAdmin, SimpleHistoryAdmin):
+    """SimpleHistoryAdmin whose history pages answer 404 for an id that is not one:
+    django-simple-history passes the URL's object and version ids to the query as they
+    come, and a key like "CN" for an integer one was a 500 (issue #25)."""
+
+    def _valid_id(self, object_id: str, version_id: str | None = None) -> None:
+        try:
+            self.model._meta.pk.to_python(unquote(object_id))
+        except (ValidationError, ValueError, TypeError) as error:
+            raise Http404("No such record.") from error
+        if version_id is not None and ascii_int(version_id) is None:
+            raise Http404("No such version.")
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> Any:
+        self._valid_id(object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(
+        self, request: HttpRequest, object_id: str, version_id: str, extra_context: Any = None
+    ) -> Any:
+        self._valid_id(object_id, version_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
 
 class HealthFilter(admin.SimpleListFilter):
@@ -56,7 +117,7 @@ class CountryAliasInline(admin.TabularInline):
 
 
 @admin.register(models.Country)
-class CountryAdmin(SimpleHistoryAdmin):
+class CountryAdmin(HistoryAdmin):
     list_display = ("name", "code", "alpha3", "region", "subregion")
     list_filter = ("region", "subregion")
     search_fields = ("name", "official_name", "code", "alpha3", "aliases__alias")
@@ -64,7 +125,7 @@ class CountryAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(models.CountryAlias)
-class CountryAliasAdmin(admin.ModelAdmin):
+class CountryAliasAdmin(ModelAdmin):
     list_display = ("alias", "country", "kind", "ambiguous", "source")
     list_filter = ("kind", "ambiguous", "source")
     search_fields = ("alias", "country__name")
@@ -72,7 +133,7 @@ class CountryAliasAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Organization)
-class OrganizationAdmin(SimpleHistoryAdmin):
+class OrganizationAdmin(HistoryAdmin):
     list_display = ("name", "kind", "country")
     list_filter = ("kind", "country__region")
     search_fields = ("name", "description")
@@ -88,7 +149,7 @@ class RoleInline(admin.TabularInline):
 
 
 @admin.register(models.Person)
-class PersonAdmin(SimpleHistoryAdmin):
+class PersonAdmin(HistoryAdmin):
     list_display = ("name", "description")
     search_fields = ("name", "description")
     prepopulated_fields = {"slug": ("name",)}
@@ -96,7 +157,7 @@ class PersonAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(models.Role)
-class RoleAdmin(SimpleHistoryAdmin):
+class RoleAdmin(HistoryAdmin):
     list_display = ("person", "title", "organization", "country", "start_date", "end_date")
     list_filter = ("country",)
     search_fields = ("person__name", "title", "organization__name")
@@ -110,7 +171,7 @@ class EventFigureInline(admin.TabularInline):
 
 
 @admin.register(models.Event)
-class EventAdmin(SimpleHistoryAdmin):
+class EventAdmin(HistoryAdmin):
     list_display = ("name", "city", "country", "start_date", "end_date")
     list_filter = ("country", "start_date")
     search_fields = ("name", "short_name", "city", "theme")
@@ -120,7 +181,7 @@ class EventAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(models.EventFigure)
-class EventFigureAdmin(SimpleHistoryAdmin):
+class EventFigureAdmin(HistoryAdmin):
     list_display = ("event", "label", "qualifier", "value")
     list_filter = ("qualifier", "event")
     search_fields = ("label", "event__name")
@@ -140,7 +201,7 @@ class ParticipationInline(admin.TabularInline):
 
 
 @admin.register(models.Proposal)
-class ProposalAdmin(SimpleHistoryAdmin):
+class ProposalAdmin(HistoryAdmin):
     list_display = ("title", "kind", "status", "announced_on", "event")
     list_filter = ("kind", "status", "announced_on")
     search_fields = ("title", "summary")
@@ -150,7 +211,7 @@ class ProposalAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(models.ActionPlanItem)
-class ActionPlanItemAdmin(SimpleHistoryAdmin):
+class ActionPlanItemAdmin(HistoryAdmin):
     list_display = ("proposal", "position", "heading")
     list_filter = ("proposal",)
     search_fields = ("heading", "text")
@@ -158,7 +219,7 @@ class ActionPlanItemAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(models.Participation)
-class ParticipationAdmin(SimpleHistoryAdmin):
+class ParticipationAdmin(HistoryAdmin):
     list_display = ("__str__", "role", "date")
     list_filter = ("role", "proposal", "event")
     search_fields = ("country__name", "organization__name", "person__name", "note")
@@ -185,7 +246,7 @@ class StatementForm(forms.ModelForm):
 
 
 @admin.register(models.Statement)
-class StatementAdmin(SimpleHistoryAdmin):
+class StatementAdmin(HistoryAdmin):
     form = StatementForm
     list_display = ("__str__", "kind", "speaker", "said_on", "event")
     list_filter = ("kind", "said_on", "event", "proposals")
@@ -205,7 +266,7 @@ class StatementAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(models.Evidence)
-class EvidenceAdmin(SimpleHistoryAdmin):
+class EvidenceAdmin(HistoryAdmin):
     list_display = ("__str__", "claim", "document")
     list_filter = ("content_type",)
     search_fields = ("excerpt", "claim")
@@ -213,7 +274,7 @@ class EvidenceAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(models.Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(ModelAdmin):
     form = SourceForm
     list_display = (
         "name",
@@ -334,7 +395,7 @@ class SourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.IngestRun)
-class IngestRunAdmin(admin.ModelAdmin):
+class IngestRunAdmin(ModelAdmin):
     list_display = (
         "source",
         "started_at",
@@ -360,7 +421,7 @@ class IngestRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(ModelAdmin):
     list_display = ("title", "publisher", "published_at", "language", "extraction_status", "source")
     list_filter = ("language", "extraction_status", "source", "published_at")
     search_fields = ("title", "url", "publisher")
@@ -400,7 +461,7 @@ class DocumentAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.DocumentCountry)
-class DocumentCountryAdmin(admin.ModelAdmin):
+class DocumentCountryAdmin(ModelAdmin):
     list_display = ("document", "country", "mention_count", "mention_types")
     list_filter = ("country__region", "country")
     list_select_related = ("document", "country")
@@ -409,7 +470,7 @@ class DocumentCountryAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.Candidate)
-class CandidateAdmin(admin.ModelAdmin):
+class CandidateAdmin(ModelAdmin):
     list_display = ("__str__", "kind", "status", "confidence", "extractor", "document")
     list_filter = ("status", "kind", "extractor")
     list_select_related = ("document",)
@@ -445,7 +506,7 @@ def in_context(text: str, start: int, end: int, width: int = 160) -> str:
     )
 
 
-class RecordOfWhatHappened(admin.ModelAdmin):
+class RecordOfWhatHappened(ModelAdmin):
     """Decisions and merges are an audit trail: written by the review queue, never edited."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -482,7 +543,7 @@ class MergeAdmin(RecordOfWhatHappened):
 
 
 @admin.register(Follow)
-class FollowAdmin(admin.ModelAdmin):
+class FollowAdmin(ModelAdmin):
     list_display = ("__str__", "user", "frequency", "created_at", "digested_until")
     list_filter = ("frequency",)
     list_select_related = ("user", "proposal", "country", "person")

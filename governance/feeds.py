@@ -19,6 +19,7 @@ The feed's own `updated` is its newest entry's.
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -356,6 +357,15 @@ class StyledAtomFeed(Atom1Feed):
         handler.endElement("feed")
 
 
+# Characters XML 1.0 cannot carry (C0 controls but tab and newlines, U+FFFE, U+FFFF):
+# a search word or a document holding one would stop the feed being written (a 500).
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(value: str) -> str:
+    return NOT_XML.sub("", value) if value else value
+
+
 def atom_response(
     request: HttpRequest,
     *,
@@ -366,6 +376,7 @@ def atom_response(
     entries: Iterable[Entry],
 ) -> HttpResponse:
     """The entries as an Atom 1.0 document, every link absolute."""
+    title, subtitle = xml_text(title), xml_text(subtitle)
     feed = StyledAtomFeed(
         title=title,
         link=request.build_absolute_uri(page),
@@ -381,9 +392,9 @@ def atom_response(
     )
     for e in entries:
         feed.add_item(
-            title=e.title,
+            title=xml_text(e.title),
             link=request.build_absolute_uri(e.link),
-            description=e.summary,
+            description=xml_text(e.summary),
             unique_id=e.id,
             pubdate=e.published,
             updateddate=e.updated,

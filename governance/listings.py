@@ -31,6 +31,7 @@ from governance.models import (
     Source,
     Statement,
 )
+from governance.validation import IntegerField
 
 LIST_PAGE_SIZE = 50
 SEARCH_GROUP_SIZE = global_search_module.SEARCH_GROUP_SIZE
@@ -55,7 +56,7 @@ class ProposalFilterForm(forms.Form):
     )
     proposer = forms.CharField(required=False, max_length=2, label="Proposed by (country)")
     country = forms.CharField(required=False, max_length=2, label="Country taking part")
-    year = forms.IntegerField(required=False, min_value=1900, max_value=2100)
+    year = IntegerField(required=False, min_value=1900, max_value=2100)
     sort = forms.ChoiceField(required=False, choices=list(PROPOSAL_SORTS.items()))
 
     def clean_proposer(self) -> str:
@@ -262,7 +263,7 @@ class ParticipationFilterForm(forms.Form):
     role = forms.ChoiceField(
         required=False, choices=[("", "Any role"), *Participation.Role.choices]
     )
-    year = forms.IntegerField(required=False, min_value=1900, max_value=2100)
+    year = IntegerField(required=False, min_value=1900, max_value=2100)
 
     def clean_country(self) -> str:
         return _country_code(self.cleaned_data["country"])
@@ -322,7 +323,7 @@ DOCUMENT_SORTS = {"published": "Newest published", "fetched": "Most recently fet
 
 class DocumentFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, strip=True, label="Text contains")
-    source = forms.IntegerField(required=False, min_value=1)
+    source = IntegerField(required=False, min_value=1)
     publisher = forms.CharField(required=False, max_length=200)
     language = forms.CharField(required=False, max_length=10)
     country = forms.CharField(required=False, max_length=2, label="Mentions country")

@@ -50,6 +50,7 @@ from governance.models import (
     Statement,
 )
 from governance.roles import is_admin
+from governance.validation import MAX_BIGINT, MAX_SMALLINT
 
 Kind = Candidate.Kind
 
@@ -84,17 +85,15 @@ class EditField:
     required: bool = False
     max_length: int | None = None
     help: str = ""
-    # The largest value its database column holds: a bigger one is a field error, not
-    # a database error.
-    max_value: int | None = None
+    # An "int" field's largest value: its column's (a bigint unless said otherwise), so
+    # a bigger one is a field error, not a database error.
+    max_value: int = MAX_BIGINT
 
 
 # --- Editable fields ----------------------------------------------------------------
 
 PARTICIPANT_TYPES = [("country", "Country"), ("organization", "Organization"), ("person", "Person")]
 SUBJECT_TYPES = [("event", "Event"), ("proposal", "Proposal")]
-BIGINT_MAX = 2**63 - 1
-SMALLINT_MAX = 2**15 - 1
 NAME_MAX = 200  # Person.name, Organization.name: what a name given here may create
 
 _PUBLISHED = "Leave empty for the document's publication date."
@@ -229,7 +228,7 @@ _FIELDS: dict[str, list[EditField]] = {
             "Position",
             "int",
             required=True,
-            max_value=SMALLINT_MAX,
+            max_value=MAX_SMALLINT,
             help="Its number in the plan (1, 2, …).",
         ),
         EditField("text", "Text", "textarea"),
@@ -293,7 +292,7 @@ _FIELDS: dict[str, list[EditField]] = {
             "Value",
             "int",
             required=True,
-            max_value=BIGINT_MAX,
+            max_value=MAX_BIGINT,
             help="A whole number, e.g. 800.",
         ),
         EditField(
@@ -412,8 +411,11 @@ def _clean(
             value = _to_int(raw)
             if value is _INVALID:
                 errors.setdefault(key, []).append("Enter a whole number, 0 or more.")
-            elif value is not None and spec.max_value is not None and value > spec.max_value:
-                errors.setdefault(key, []).append(f"At most {spec.max_value:,}.")
+            elif value is not None and value > spec.max_value:
+                errors.setdefault(key, []).append(
+                    f"Ensure this value is less than or equal to {spec.max_value}."
+                )
+                value = _INVALID
         if check_required and spec.required and value in (None, ""):
             errors.setdefault(key, []).append("This field is required.")
         cleaned[key] = value
@@ -441,11 +443,13 @@ def _to_int(raw: Any) -> int | None:
         return _INVALID
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
-    try:
-        value = int(str(raw).strip().replace(",", ""))
-    except ValueError:
+    if isinstance(raw, int):
+        return raw if raw >= 0 else _INVALID
+    # ASCII digits only (int() would read "٣"); thousands separators allowed.
+    text = str(raw).strip().replace(",", "")
+    if not re.fullmatch(r"[0-9]{1,30}", text):
         return _INVALID
-    return value if value >= 0 else _INVALID
+    return int(text)
 
 
 # --- Resolving names to curated records ---------------------------------------------

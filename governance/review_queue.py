@@ -28,6 +28,7 @@ from governance.models import (
 )
 from governance.review import KIND_ORDER
 from governance.spans import split_at_spans
+from governance.validation import IntegerField
 
 DOCUMENTS_PER_PAGE = 3
 
@@ -62,7 +63,7 @@ class QueueFilterForm(forms.Form):
     )
     date_from = forms.DateField(required=False, label="Fetched from")
     date_to = forms.DateField(required=False, label="Fetched to")
-    document = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    document = IntegerField(required=False, widget=forms.HiddenInput)
 
 
 def filtered_candidates(data: dict[str, Any]) -> QuerySet[Candidate]:

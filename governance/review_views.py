@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import IntegerField as IntegerModelField
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -28,12 +29,15 @@ from governance.listings import valid_data
 from governance.models import Candidate, Decision, Document, Source
 from governance.review_queue import RECORDS_AS_SHOWN, QueueFilterForm, queue_health, review_page
 from governance.roles import admin_required, curator_required
+from governance.validation import MAX_BIGINT, IntegerField, ascii_int
 
 
 def _back(request: HttpRequest) -> str:
     """Where a no-JavaScript form returns to: the queue page it was posted from."""
     target = request.POST.get("next") or request.headers.get("Referer", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}):
+    # A path or an address: redirect() would take any other word for a view's name.
+    looks_like_url = target.startswith("/") or target.startswith(("http://", "https://"))
+    if looks_like_url and url_has_allowed_host_and_scheme(target, {request.get_host()}):
         return target
     return reverse("governance:review_queue")
 
@@ -100,7 +104,7 @@ def edit_form_class(kind: str) -> type[forms.Form]:
                 widget=forms.DateInput(attrs={"type": "date"}), **common
             )
         elif f.kind == "int":
-            field = forms.IntegerField(min_value=0, max_value=f.max_value, **common)
+            field = IntegerField(min_value=0, max_value=f.max_value, **common)
         elif f.kind == "choice":
             # No choice is made for the curator: a default would be filed unnoticed.
             field = forms.ChoiceField(choices=[("", "Choose…"), *(f.choices or [])], **common)
@@ -150,15 +154,20 @@ def edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _chosen_record(value: str) -> Any:
     """ "<content type id>:<pk>" from the link form, or None when it names nothing."""
-    type_id, _, object_id = value.partition(":")
-    if not type_id.isdigit() or not object_id:
+    raw_type, _, object_id = value.partition(":")
+    type_id = ascii_int(raw_type, maximum=MAX_BIGINT)
+    if type_id is None or not object_id:
         return None
     try:
-        model = ContentType.objects.get_for_id(int(type_id)).model_class()
+        model = ContentType.objects.get_for_id(type_id).model_class()
     except ContentType.DoesNotExist:
         return None
     if model is None or model._meta.app_label != "governance":
         return None
+    if isinstance(model._meta.pk, IntegerModelField):
+        object_id = ascii_int(object_id)
+        if object_id is None:
+            return None
     try:
         return model._default_manager.filter(pk=object_id).first()
     except (ValueError, ValidationError):
@@ -211,7 +220,7 @@ def undo(request: HttpRequest) -> HttpResponse:
 @curator_required
 @require_POST
 def bulk(request: HttpRequest) -> HttpResponse:
-    ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+    ids = [i for i in map(ascii_int, request.POST.getlist("ids")) if i is not None]
     action = request.POST.get("action")
     if not ids:
         messages.error(request, "Select at least one candidate.")
@@ -271,11 +280,20 @@ def merge_confirm(request: HttpRequest, model: str, survivor: int, loser: int) -
         else:
             messages.success(request, f"Merged “{drop}” into “{keep}”.")
             return redirect(keep.get_absolute_url())
+    try:
+        preview = merge.merge_preview(keep, drop)
+    except merge.MergeError as exc:
+        # The URL names a pair that cannot be merged (a record with itself): say why.
+        context = {"model": model, "survivor": keep, "loser": drop, "error": str(exc)}
+        context["impossible"] = True
+        return TemplateResponse(
+            request, "governance/review/merge_confirm.html", context, status=400
+        )
     context = {
         "model": model,
         "survivor": keep,
         "loser": drop,
-        "preview": merge.merge_preview(keep, drop),
+        "preview": preview,
         "error": error,
     }
     return TemplateResponse(request, "governance/review/merge_confirm.html", context)

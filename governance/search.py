@@ -39,6 +39,8 @@ from governance.models import (
     Statement,
 )
 from governance.sql_compose import compiled
+from governance.validation import IntegerField as AsciiIntegerField
+from governance.validation import ascii_int
 
 COUNT_CAP = 10_000
 PAGE_SIZE = 20
@@ -87,7 +89,7 @@ class StatementFilterForm(forms.Form):
     date_to = forms.DateField(required=False, label="To")
     dates = forms.ChoiceField(required=False, choices=list(DATES.items()), label="Dates")
     sort = forms.ChoiceField(required=False, choices=list(SORTS.items()), label="Sort by")
-    page = forms.IntegerField(required=False, min_value=1, max_value=COUNT_CAP // PAGE_SIZE)
+    page = AsciiIntegerField(required=False, min_value=1, max_value=COUNT_CAP // PAGE_SIZE)
 
     def __init__(self, data: Any = None, **kwargs: Any) -> None:
         # `from` and `to` are the public parameter names; Python keeps `from` reserved.
@@ -113,10 +115,11 @@ class StatementFilterForm(forms.Form):
         return kinds
 
     def clean_year(self) -> list[int]:
-        years = self.cleaned_data["year"]
-        if any(not y.isdigit() or not 1900 <= int(y) <= 2100 for y in years):
+        # ASCII digits only: "²" passes isdigit() but not int(), and int() reads "٣".
+        years = [ascii_int(y, minimum=1900, maximum=2100) for y in self.cleaned_data["year"]]
+        if None in years:
             raise forms.ValidationError("A year is four digits, e.g. 2025.")
-        return [int(y) for y in years]
+        return years  # type: ignore[return-value]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -61,6 +61,9 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # A NUL anywhere in the path, query or form is a clear 400 before anything (the page
+    # cache, the session, a view) hands it to Redis or PostgreSQL (governance/validation.py).
+    "governance.validation.RefuseMalformedInput",
     # Anonymous analyst pages from Redis: inside the header middlewares above (every
     # response gets their headers), before the session, the user and the database, which
     # a cached page does not need.
@@ -98,6 +101,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# Cut to django-axes' 255-character column: a longer username was a 500 (issue #25).
+AXES_USERNAME_CALLABLE = "governance.accounts.axes_username"
 
 ROOT_URLCONF = "waic.urls"
 LOGIN_URL = "login"

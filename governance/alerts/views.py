@@ -22,6 +22,7 @@ from governance.alerts.models import Follow, Frequency
 from governance.alerts.tokens import BadToken, read_token
 from governance.models import Country, Person, Proposal
 from governance.search import StatementFilterForm, StatementFilters
+from governance.validation import ascii_int
 
 
 class BadTarget(ValueError):
@@ -187,8 +188,9 @@ def follow(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def unfollow(request: HttpRequest) -> HttpResponse:
-    if pk := request.POST.get("follow", ""):
-        if not pk.isdigit():
+    if raw := request.POST.get("follow", ""):
+        pk = ascii_int(raw)
+        if pk is None:
             return _bad_request(request, "Say which follow to remove.")
         item = get_object_or_404(Follow, pk=pk, user=request.user)
         label = item.label
