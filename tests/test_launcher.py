@@ -202,7 +202,7 @@ def test_up_serves_the_seeded_site_stops_cleanly_and_restarts_with_its_data(
     # The worker really consumes from the embedded broker.
     broker = f"redis://127.0.0.1:{ports['redis_port']}/0"
     # `up` inherits this session's CELERY_QUEUE (tests/embedded_services.py).
-    Celery(broker=broker).send_task(
+    Celery(broker=broker, set_as_current=False).send_task(
         "governance.tasks.heartbeat", queue=os.environ.get("CELERY_QUEUE", "celery")
     )
     up.wait_for(r"^worker \| .*Task governance\.tasks\.heartbeat\[.*\] succeeded", 60)
@@ -213,7 +213,7 @@ def test_up_serves_the_seeded_site_stops_cleanly_and_restarts_with_its_data(
     up.wait_for(r"^up \| the embedded Redis \(127\.0\.0\.1:\d+\) stopped", 10)
     up.wait_for(r"^up \| the embedded Redis \(127\.0\.0\.1:\d+\) is back after", 30)
     up.wait_for(r"^worker \| .*Connected to redis://", 30)
-    Celery(broker=broker).send_task(
+    Celery(broker=broker, set_as_current=False).send_task(
         "governance.tasks.heartbeat", queue=os.environ.get("CELERY_QUEUE", "celery")
     )
     up.wait_for(r"^worker \| .*Task governance\.tasks\.heartbeat\[.*\] succeeded", 60)
@@ -393,7 +393,9 @@ def test_up_restarts_a_killed_worker_beat_and_web_and_the_site_keeps_serving(
         up.wait_for(r"^up \| the worker is back after \d+\.\ds", 90)
         # Its orphaned pool went with it; the new worker consumes.
         assert _wait_until_gone(pool, 10) == []
-        Celery(broker=broker).send_task("governance.tasks.heartbeat", queue=queue)
+        Celery(broker=broker, set_as_current=False).send_task(
+            "governance.tasks.heartbeat", queue=queue
+        )
         up.wait_for(r"^worker \| .*Task governance\.tasks\.heartbeat\[.*\] succeeded", 60)
         served = pages.since(killed)
         assert served and set(served) == {200}, served  # the site answered throughout

@@ -61,6 +61,9 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Reads a POSTed form before anything else does (the NUL check below, the CSRF check):
+    # one too large gets a page naming the limit (413) instead of a bare 400.
+    "governance.request_limits.RequestTooLarge",
     # A NUL anywhere in the path, query or form is a clear 400 before anything (the page
     # cache, the session, a view) hands it to Redis or PostgreSQL (governance/validation.py).
     "governance.validation.RefuseMalformedInput",
@@ -73,9 +76,6 @@ MIDDLEWARE = [
     "governance.middleware.DatabaseUnavailable",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    # Reads a POSTed form before the CSRF check does: one too large gets a page naming the
-    # limit (413) instead of a bare 400.
-    "governance.request_limits.RequestTooLarge",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -50,7 +50,8 @@ def broker(tmp_path: Path) -> Iterator[EmbeddedRedis]:
 
 
 def send(broker: EmbeddedRedis, task: str, **kwargs: object) -> None:
-    app = Celery(broker=broker.url)
+    # Not the current app: later tests' tasks would go to this broker once it is gone.
+    app = Celery(broker=broker.url, set_as_current=False)
     try:
         app.send_task(task, kwargs=kwargs, queue=os.environ["CELERY_QUEUE"])
     finally:
