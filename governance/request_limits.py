@@ -3,8 +3,8 @@
 Django raises RequestDataTooBig wherever the form is first read (the CSRF check, for
 nearly every POST) and answers it with a plain 400, or with its debug page when DEBUG is
 on. This middleware, placed before the NUL check and the CSRF check, reads the form
-first and answers the error itself, with DEBUG on or off. Nothing reads a request's raw body after its form
-in this project, so reading the form earlier changes nothing else.
+first and answers the error itself, with DEBUG on or off. Nothing reads a request's raw
+body after its form in this project, so reading the form earlier changes nothing else.
 """
 
 from __future__ import annotations
