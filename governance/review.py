@@ -412,10 +412,7 @@ def _clean(
             if value is _INVALID:
                 errors.setdefault(key, []).append("Enter a whole number, 0 or more.")
             elif value is not None and value > spec.max_value:
-                errors.setdefault(key, []).append(
-                    f"Ensure this value is less than or equal to {spec.max_value}."
-                )
-                value = _INVALID
+                errors.setdefault(key, []).append(f"At most {spec.max_value:,}.")
         if check_required and spec.required and value in (None, ""):
             errors.setdefault(key, []).append("This field is required.")
         cleaned[key] = value

@@ -321,7 +321,17 @@ def test_a_figure_too_large_to_store_is_a_form_error(
     assert EventFigure.objects.get().value == 2**63 - 1
 
 
-@pytest.mark.parametrize("kind", ["bogus", "date", "", "figure\x00", "²"])
+def test_a_nul_in_the_kind_is_refused_before_the_form(
+    curator_client: Client, document: Document
+) -> None:
+    """A NUL anywhere in a form is the site-wide 400 (governance/validation.py)."""
+    data = form_data("person", "Li Qiang", {"name": "Li Qiang"}, fact_kind="figure\x00")
+    response = curator_client.post(add_url(document), data)
+    assert response.status_code == 400
+    assert not Candidate.objects.exists() and not Person.objects.exists()
+
+
+@pytest.mark.parametrize("kind", ["bogus", "date", "", "²"])
 def test_an_unknown_kind_is_a_400_that_keeps_the_input(
     curator_client: Client, document: Document, kind: str
 ) -> None:
