@@ -17,6 +17,7 @@ from django.utils import timezone
 from governance import tasks
 from governance.ingest import scheduling
 from governance.models import Source
+from tests.ingest.conftest import queued
 
 pytestmark = pytest.mark.django_db
 
@@ -28,46 +29,30 @@ def sources(n: int) -> list[Source]:
     ]
 
 
-@pytest.fixture
-def broker() -> redis.Redis:
-    """The session's broker, with this session's queue and marker emptied before and after."""
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    keys = [
-        settings.CELERY_TASK_DEFAULT_QUEUE,
-        f"waic:queue-marker:{settings.CELERY_TASK_DEFAULT_QUEUE}",
-    ]
-    client.delete(*keys)
-    yield client
-    client.delete(*keys)
-    client.close()
-
-
-def queued(broker: redis.Redis) -> int:
-    return broker.llen(settings.CELERY_TASK_DEFAULT_QUEUE)
-
-
 def test_a_broker_that_lost_its_queue_gets_every_waiting_source_again(
-    broker: redis.Redis, caplog: pytest.LogCaptureFixture
+    queue_broker: redis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
     sources(3)
     assert tasks.enqueue_due_sources() == {"enqueued": 3}
-    assert queued(broker) == 3
+    assert queued(queue_broker) == 3
     # Sent and waiting: the next tick leaves them alone (INGEST_REENQUEUE_AFTER).
     assert tasks.enqueue_due_sources() == {"enqueued": 0}
 
     # What a Redis restart without persistence does: the queue and our marker are gone.
-    broker.delete(
+    queue_broker.delete(
         settings.CELERY_TASK_DEFAULT_QUEUE,
         f"waic:queue-marker:{settings.CELERY_TASK_DEFAULT_QUEUE}",
     )
     with caplog.at_level(logging.WARNING, logger="governance.tasks"):
         assert tasks.enqueue_due_sources() == {"enqueued": 3}
     assert "the broker lost its queue; 3 source(s) enqueued again" in caplog.text
-    assert queued(broker) == 3
+    assert queued(queue_broker) == 3
     assert tasks.enqueue_due_sources() == {"enqueued": 0}  # and the marker is back
 
 
-def test_a_source_being_fetched_keeps_its_claim_when_the_queue_is_lost(broker: redis.Redis) -> None:
+def test_a_source_being_fetched_keeps_its_claim_when_the_queue_is_lost(
+    queue_broker: redis.Redis,
+) -> None:
     fetching, waiting = sources(2)
     assert tasks.enqueue_due_sources() == {"enqueued": 2}
     Source.objects.filter(pk=fetching.pk).update(
@@ -79,7 +64,7 @@ def test_a_source_being_fetched_keeps_its_claim_when_the_queue_is_lost(broker: r
 
 
 def test_sources_not_sent_when_the_broker_fails_midway_are_due_at_the_next_tick(
-    broker: redis.Redis, monkeypatch: pytest.MonkeyPatch
+    queue_broker: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     made = sources(4)
     send = tasks.ingest_source.delay
@@ -95,22 +80,22 @@ def test_sources_not_sent_when_the_broker_fails_midway_are_due_at_the_next_tick(
     with pytest.raises(kombu.exceptions.OperationalError):
         tasks.enqueue_due_sources()
     sent, unsent = calls[:2], [s.pk for s in made if s.pk not in calls[:2]]
-    assert queued(broker) == 2
+    assert queued(queue_broker) == 2
     assert set(
         Source.objects.filter(enqueued_at__isnull=False).values_list("pk", flat=True)
     ) == set(sent)
 
     monkeypatch.setattr(tasks.ingest_source, "delay", send)
     assert tasks.enqueue_due_sources() == {"enqueued": 2}  # the two it could not send
-    assert queued(broker) == 4
+    assert queued(queue_broker) == 4
     assert set(unsent) == set(Source.objects.values_list("pk", flat=True)) - set(sent)
 
 
-def extraction_messages(broker: redis.Redis) -> list[int]:
+def extraction_messages(queue_broker: redis.Redis) -> list[int]:
     import json
 
     ids = []
-    for raw in broker.lrange(settings.CELERY_TASK_DEFAULT_QUEUE, 0, -1):
+    for raw in queue_broker.lrange(settings.CELERY_TASK_DEFAULT_QUEUE, 0, -1):
         message = json.loads(raw)
         if message["headers"]["task"] == "governance.tasks.extract_documents":
             body = json.loads(base64.b64decode(message["body"]))
@@ -119,7 +104,7 @@ def extraction_messages(broker: redis.Redis) -> list[int]:
 
 
 @pytest.mark.django_db(transaction=True)  # extraction is sent on commit
-def test_extraction_lost_with_its_message_is_sent_again(broker: redis.Redis) -> None:
+def test_extraction_lost_with_its_message_is_sent_again(queue_broker: redis.Redis) -> None:
     from governance.models import Document, ExtractionStatus
 
     def document(n: int, **fields: object) -> Document:
@@ -128,22 +113,22 @@ def test_extraction_lost_with_its_message_is_sent_again(broker: redis.Redis) -> 
     handed, extracted, seeded = document(1), document(2), document(3)
     with transaction.atomic():
         scheduling.enqueue_extraction([handed.pk, extracted.pk])
-    assert extraction_messages(broker) == sorted([handed.pk, extracted.pk])
+    assert extraction_messages(queue_broker) == sorted([handed.pk, extracted.pk])
     Document.objects.filter(pk=extracted.pk).update(extraction_status=ExtractionStatus.DONE)
-    broker.delete(settings.CELERY_TASK_DEFAULT_QUEUE)  # both messages lost
+    queue_broker.delete(settings.CELERY_TASK_DEFAULT_QUEUE)  # both messages lost
 
     # Within the window it may only be slow: nothing resent.
     assert tasks.resend_lost_extractions() == {"resent": 0}
     later = timezone.now() + timedelta(seconds=settings.EXTRACTION_RESEND_AFTER + 1)
     assert scheduling.resend_lost_extractions(now=later, older_than=timedelta(seconds=60)) == 1
     # Only the one still pending; never the seed's document, which nobody handed over.
-    assert extraction_messages(broker) == [handed.pk]
+    assert extraction_messages(queue_broker) == [handed.pk]
     assert Document.objects.get(pk=seeded.pk).extraction_enqueued_at is None
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_broker_that_lost_its_queue_gets_pending_extractions_again_at_once(
-    broker: redis.Redis,
+    queue_broker: redis.Redis,
 ) -> None:
     from governance.models import Document
 
@@ -151,9 +136,9 @@ def test_a_broker_that_lost_its_queue_gets_pending_extractions_again_at_once(
     with transaction.atomic():
         scheduling.enqueue_extraction([waiting.pk])
     assert tasks.enqueue_due_sources() == {"enqueued": 0}  # sets the marker
-    broker.delete(
+    queue_broker.delete(
         settings.CELERY_TASK_DEFAULT_QUEUE,
         f"waic:queue-marker:{settings.CELERY_TASK_DEFAULT_QUEUE}",
     )
     tasks.enqueue_due_sources()
-    assert extraction_messages(broker) == [waiting.pk]
+    assert extraction_messages(queue_broker) == [waiting.pk]

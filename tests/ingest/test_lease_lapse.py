@@ -5,40 +5,21 @@ lease is live, and once enqueued again, no tick enqueues it twice."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 import redis
-from django.conf import settings
 from django.utils import timezone
 
 from governance import tasks
 from governance.ingest import pipeline
 from governance.models import Source
+from tests.ingest.conftest import queued
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def broker() -> Iterator[redis.Redis]:
-    """The session's broker, with this session's queue and marker emptied before and after."""
-    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    keys = [
-        settings.CELERY_TASK_DEFAULT_QUEUE,
-        f"waic:queue-marker:{settings.CELERY_TASK_DEFAULT_QUEUE}",
-    ]
-    client.delete(*keys)
-    yield client
-    client.delete(*keys)
-    client.close()
-
-
-def queued(broker: redis.Redis) -> int:
-    return broker.llen(settings.CELERY_TASK_DEFAULT_QUEUE)
-
-
 def test_a_lapsed_lease_is_enqueued_again_at_once_and_only_once(
-    broker: redis.Redis, settings: object
+    queue_broker: redis.Redis, settings: object
 ) -> None:
     settings.INGEST_LEASE_SECONDS = 1  # type: ignore[attr-defined]
     # The production window: without the lease rule the source would wait five minutes.
@@ -46,7 +27,7 @@ def test_a_lapsed_lease_is_enqueued_again_at_once_and_only_once(
     source = Source.objects.create(name="wire", kind=Source.Kind.FEED, url="http://wire.test/")
     idle = Source.objects.create(name="idle", kind=Source.Kind.FEED, url="http://wire.test/i")
     assert tasks.enqueue_due_sources() == {"enqueued": 2}
-    broker.delete(settings.CELERY_TASK_DEFAULT_QUEUE)  # the messages, as if consumed
+    queue_broker.delete(settings.CELERY_TASK_DEFAULT_QUEUE)  # the messages, as if consumed
     # A worker takes the message and claims the source, then dies (nothing releases it).
     assert pipeline.claim(source.pk, due_only=True) is not None
     claimed = Source.objects.get(pk=source.pk)
@@ -54,19 +35,19 @@ def test_a_lapsed_lease_is_enqueued_again_at_once_and_only_once(
 
     # While the lease is live: no tick enqueues it (nor the idle one, still within its window).
     assert tasks.enqueue_due_sources() == {"enqueued": 0}
-    assert queued(broker) == 0
+    assert queued(queue_broker) == 0
 
     while Source.objects.get(pk=source.pk).lease_expires_at >= timezone.now():
         time.sleep(0.1)
     # The first tick after the lapse enqueues the dead worker's source, and it alone.
     assert tasks.enqueue_due_sources() == {"enqueued": 1}
-    assert queued(broker) == 1
+    assert queued(queue_broker) == 1
     again = Source.objects.get(pk=source.pk)
     assert again.enqueued_at > again.lease_expires_at
     # Its new message now counts as queued: later ticks leave it alone.
     assert tasks.enqueue_due_sources() == {"enqueued": 0}
     assert tasks.enqueue_due_sources() == {"enqueued": 0}
-    assert queued(broker) == 1
+    assert queued(queue_broker) == 1
     # The new message claims it (the lapsed lease is free), once.
     assert pipeline.claim(source.pk, due_only=True) is not None
     assert pipeline.claim(source.pk, due_only=True) is None
@@ -74,7 +55,7 @@ def test_a_lapsed_lease_is_enqueued_again_at_once_and_only_once(
 
 
 def test_a_lease_released_by_a_finished_fetch_waits_for_the_schedule(
-    broker: redis.Redis, settings: object
+    queue_broker: redis.Redis, settings: object
 ) -> None:
     """A fetch that ended normally clears its lease and moves next_fetch_at on: nothing is
     enqueued again, lapsed lease or not."""
