@@ -1,7 +1,6 @@
 """A short-lived, shared "the database is down" verdict, so that while PostgreSQL cannot
 be reached or does not answer every web request learns it at once instead of each
-waiting out a timeout in turn (4 gunicorn threads x a 3 s connect timeout answered 10
-concurrent requests at 3, 6 and 9 s).
+waiting out a timeout in turn behind the others (figures: bench/database-outage.md).
 
 Who decides:
 - a connection attempt that fails (refused, or libpq's connect_timeout for a server that

@@ -1,4 +1,4 @@
-"""Render a full page, or only the named partial when htmx asks for it (DESIGN.md §4)."""
+"""Render a full page, or only the named partial when htmx asks for it (docs/architecture.md §4)."""
 
 from __future__ import annotations
 

@@ -47,9 +47,8 @@ class AnalystQueryTimeout:
         try:
             with transaction.atomic():
                 with connection.cursor() as cursor:
-                    # JIT off: on a million statements the planner's cost estimates of the
-                    # browser's facet query pass the JIT thresholds, and compiling it took
-                    # 3.3 s of a 5.8 s query that runs in 0.5 s without
+                    # JIT off: on large data the facet query's cost estimates pass the JIT
+                    # thresholds and compiling costs more than running it
                     # (bench/analyst-queries.md).
                     cursor.execute(
                         "SELECT set_config('statement_timeout', %s, true), "

@@ -1,4 +1,4 @@
-"""The domain model (DESIGN.md §2): curated records, their evidence, and ingestion.
+"""The domain model (docs/architecture.md §2): curated records, their evidence, and ingestion.
 
 Curated records keep their history (django-simple-history). Natural-key unique
 constraints make every write an upsert; each index says which query needs it.
@@ -780,8 +780,8 @@ def date_basis(own: Any, start: Any) -> str:
 
 # --- Ingestion --------------------------------------------------------------
 
-# How often a source may be fetched. Below a minute beat could not keep up; above a year
-# the next fetch time overflows (a 999,999,999-day interval made every fetch fail).
+# How often a source may be fetched. Below a minute beat could not keep up; far above a
+# year the next fetch time overflows and every fetch of the source fails.
 MIN_INTERVAL = timedelta(minutes=1)
 MAX_INTERVAL = timedelta(days=365)
 INTERVAL_RULE = "The interval must be between a minute (00:01:00) and a year (365 00:00:00)"

@@ -1,7 +1,7 @@
 """Reference data for countries: ISO 3166-1 (pycountry) and aliases (countryinfo + ours).
 
 Pure functions returning rows, so the data migration and tests share them.
-Extraction relies on the aliases; the pitfalls DESIGN.md warns about are
+Extraction relies on the aliases; the pitfalls docs/architecture.md §4 names are
 handled here: countryinfo's two- and three-letter alternative spellings are
 dropped ("AI" would be Anguilla) except well-known short forms, and a demonym
 or capital that several countries share is marked ambiguous ("American").

@@ -110,12 +110,10 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "account_home"
 LOGOUT_REDIRECT_URL = "governance:dashboard"
 WSGI_APPLICATION = "waic.wsgi.application"
-# The most form data (not counting uploaded files) a request may carry, in bytes. Django's
-# 2.5 MB answered a long pasted text with a bare 400 (a non-ASCII paste, percent-encoded,
-# costs up to 9 bytes a character). 10 MiB holds the largest text a source may have
-# (2 MB, governance/forms.py) several times over, so an over-size paste reaches the form
-# and is refused there with the limit named and the text kept; beyond this a 413 page
-# names the limit (governance/request_limits.py).
+# The most form data (not counting uploaded files) a request may carry, in bytes: room for
+# the largest text a source may have (governance/forms.py) even percent-encoded, so an
+# over-size paste reaches the form and is refused there with its text kept; beyond this
+# a 413 page names the limit (governance/request_limits.py).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=10 * 1024 * 1024)
 
 TEMPLATES = [
@@ -162,10 +160,9 @@ DATABASES = {
 # least, and what leaves a page its 503 within 3 s (governance/database_health.py).
 DATABASES["default"].setdefault("OPTIONS", {}).update(
     connect_timeout=env.int("DATABASE_CONNECT_TIMEOUT", default=2),
-    # A server whose host vanished from the network (no reset ever comes) ends an idle
-    # connection after 5 + 3 x 2 s of silence, and one with a query unacknowledged after
-    # 10 s, in workers and commands too. A stopped server's kernel still acknowledges
-    # everything, so these never fire for it: web requests have the watchdog for that.
+    # A server whose host vanished from the network (no reset ever comes) ends its
+    # connections within seconds, in workers and commands too. A stopped server's kernel
+    # still acknowledges everything, so these never fire for it: the watchdog covers that.
     keepalives=1,
     keepalives_idle=5,
     keepalives_interval=2,
@@ -231,7 +228,7 @@ if env.bool("TRUST_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 # Celery: JSON only, and a task is acknowledged after it ran so a killed worker
-# loses nothing; Postgres stays the truth about what is due (DESIGN.md §4).
+# loses nothing; Postgres stays the truth about what is due (docs/architecture.md §4).
 REDIS_URL = env.str("REDIS_URL", default="")
 # Every query of a public page is cancelled after this long; the page then says so
 # (503) instead of hanging or failing with a 500. 0 disables the limit.

@@ -1,1 +1,1 @@
-"""Extraction: Document text ─► typed records (plain functions, no database; DESIGN.md §1)."""
+"""Extraction: Document text ─► typed records, as plain functions (docs/architecture.md §1)."""

@@ -1,1 +1,1 @@
-"""Ingestion: fetch a Source, parse what came back, store Documents (DESIGN.md §1)."""
+"""Ingestion: fetch a Source, parse what came back, store Documents (docs/architecture.md §1)."""

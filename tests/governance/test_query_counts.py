@@ -1,4 +1,4 @@
-"""Every list page pins its query count (DESIGN.md §4): measured on the small dataset,
+"""Every list page pins its query count: measured on the small dataset,
 then again after adding twice as much of everything. The count must not move (no N+1)
 and must stay within the bound stated here.
 

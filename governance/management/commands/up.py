@@ -331,8 +331,7 @@ class Command(BaseCommand):
         start's processes read it instead of compiling their imports again.
 
         One process (-j 1): compileall's parallel mode starts a forkserver and workers that
-        outlive a stopped or killed launcher. Serial, it takes 16.5 s instead of 10.8 s on
-        one core of a 2-core machine, and leaves the other core to the site."""
+        outlive a stopped or killed launcher; serial, it also leaves a core to the site."""
         paths = sorted({sysconfig.get_path("purelib"), sysconfig.get_path("platlib")})
         argv = [sys.executable, "-m", "compileall", "-q", "-j", "1", *paths]
         nice = shutil.which("nice")
